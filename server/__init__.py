@@ -1,0 +1,1 @@
+"""Touchpoints server: ingest, store, domain core and the organizer API."""

@@ -1,0 +1,193 @@
+"""Analytics for organizers (everything) and exhibitors (their own booths only).
+
+Thin: load plain values from the store, let server/domain/analytics.py and attendance.py compute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query
+from sqlmodel import Session, col, select
+
+from server.api.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, ServicesDep, SessionDep
+from server.domain import analytics
+from server.domain import model as domain
+from server.domain.attendance import session_attendance, session_report
+from server.live.journeys import load_journey
+from server.live.venue import Venue, load_venue
+from server.store.models import Attendee, AttendeeRole, AttendeeScore, Role, SessionRegistration, Touchpoint, Visit
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
+
+# Conversion paths build whole journeys: cap how many converted attendees one request examines.
+MAX_CONVERSIONS_EXAMINED = 2000
+# The replay slider asks for a day in minutes at most; finer steps are a mistake, not a wish.
+MIN_OCCUPANCY_STEP_S = 10.0
+
+
+def _visits(session: Session, event_id: str, zone_ids: set[str] | None = None) -> list[domain.Visit]:
+    query = select(Visit).where(col(Visit.event_id) == event_id)
+    if zone_ids is not None:
+        query = query.where(col(Visit.zone_id).in_(zone_ids))
+    return [domain.Visit(v.attendee_id, v.zone_id, v.started_at, v.ended_at) for v in session.exec(query)]
+
+
+def _attendees(session: Session, event_id: str) -> list[Attendee]:
+    query = select(Attendee).where(col(Attendee.event_id) == event_id, col(Attendee.role) != AttendeeRole.STAFF.value)
+    return list(session.exec(query))
+
+
+def _at(readers: list[str]) -> Any:
+    """Touchpoints from these readers that belong to a known attendee."""
+    return col(Touchpoint.device_id).in_(readers) & col(Touchpoint.attendee_id).is_not(None)
+
+
+def _checked_in(session: Session, venue: Venue, event_id: str) -> set[str]:
+    """Attendees with a tap at an entrance reader or a visit to an entrance zone."""
+    entrances = {z.id for z in venue.zones if z.kind == domain.ZoneKind.ENTRANCE}
+    readers = [s.id for s in venue.scanners if s.zone_id in entrances]
+    tapped = session.exec(
+        select(Touchpoint.attendee_id).where(
+            col(Touchpoint.type) == "tap",
+            col(Touchpoint.device_id).in_(readers),
+            col(Touchpoint.attendee_id).is_not(None),
+        )
+    )
+    visited = session.exec(
+        select(Visit.attendee_id).where(col(Visit.event_id) == event_id, col(Visit.zone_id).in_(entrances))
+    )
+    return {a for a in tapped if a} | set(visited)
+
+
+@router.get("/attendance", summary="Registered versus checked in")
+def attendance(session: SessionDep, services: ServicesDep, _caller: Organizer) -> dict[str, Any]:
+    event_id = services.settings.event_id
+    venue = load_venue(session, event_id)
+    registered = {a.id for a in _attendees(session, event_id)}
+    return asdict(analytics.registration_attendance(registered, _checked_in(session, venue, event_id) & registered))
+
+
+@router.get("/sessions", summary="Per session: registered, attended, no-shows, fill, average share and dwell")
+def sessions(session: SessionDep, services: ServicesDep, _caller: Organizer) -> list[dict[str, Any]]:
+    event_id = services.settings.event_id
+    venue = load_venue(session, event_id)
+    rooms = {s.zone_id for s in venue.sessions}
+    readers = [s.id for s in venue.scanners if s.zone_id in rooms]
+    taps = [
+        domain.Tap(t.attendee_id, t.device_id, t.occurred_at)
+        for t in session.exec(
+            select(Touchpoint).where(col(Touchpoint.type) == "tap", col(Touchpoint.device_id).in_(readers))
+        )
+        if t.attendee_id and t.device_id
+    ]
+    attendances = session_attendance(
+        _visits(session, event_id, rooms), venue.sessions, taps, venue.tap_zone, now=services.now()
+    )
+    registrations: dict[str, set[str]] = {}
+    for reg in session.exec(select(SessionRegistration)):
+        registrations.setdefault(reg.session_id, set()).add(reg.attendee_id)
+    reports = session_report(venue.sessions, registrations, attendances, zones=venue.zones)
+    return [_report(r) for r in analytics.session_fill(reports)]
+
+
+def _report(report: Any) -> dict[str, Any]:
+    values = asdict(report)
+    values["no_shows"] = len(report.no_shows)  # counts: who did not come is for the CRM sync, not this view
+    values["walk_ins"] = len(report.walk_ins)
+    return values
+
+
+@router.get("/booths", summary="Visits, unique visitors and dwell per booth (exhibitors: their own)")
+def booths(
+    session: SessionDep,
+    services: ServicesDep,
+    caller: OrganizerOrExhibitor,
+    by: Annotated[str, Query(pattern="^(zone|exhibitor)$")] = "zone",
+) -> list[dict[str, Any]]:
+    event_id = services.settings.event_id
+    venue = load_venue(session, event_id)
+    zones = [z for z in venue.zones if z.kind == domain.ZoneKind.BOOTH]
+    if not caller.is_admin and caller.role == Role.EXHIBITOR:
+        zones = [z for z in zones if z.exhibitor_id == caller.subject]
+    visits = _visits(session, event_id, {z.id for z in zones})
+    if by == "exhibitor":
+        rows = analytics.exhibitor_traffic(visits, zones, now=services.now())
+    else:
+        rows = analytics.booth_traffic(visits, zones, now=services.now())
+    return [asdict(r) for r in rows]
+
+
+@router.get("/top-attendees", summary="The most engaged attendees")
+def top_attendees(
+    session: SessionDep, services: ServicesDep, _caller: Organizer, n: Annotated[int, Query(ge=1, le=500)] = 10
+) -> list[dict[str, Any]]:
+    scores = {
+        s.attendee_id: s.score
+        for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.event_id) == services.settings.event_id))
+    }
+    names = {a.id: a.name for a in session.exec(select(Attendee).where(col(Attendee.id).in_(list(scores))))}
+    return [
+        {"rank": e.rank, "attendee_id": e.attendee_id, "name": names.get(e.attendee_id), "score": float(e.score)}
+        for e in analytics.top_engaged(scores, n)
+    ]
+
+
+@router.get("/funnel", summary="Attendees per journey stage and the conversion between stages")
+def funnel(session: SessionDep, services: ServicesDep, _caller: Organizer) -> list[dict[str, Any]]:
+    event_id = services.settings.event_id
+    stored = {
+        s.attendee_id: s.stage
+        for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.event_id) == event_id))
+    }
+    models = services.scores.models if services.scores else None
+    stage_model = models.stages if models else _default_stages()
+    first = stage_model.names[0]
+    stages = {a.id: stored.get(a.id, first) for a in _attendees(session, event_id)}
+    return [asdict(step) for step in analytics.funnel(stages, stage_model)]
+
+
+def _default_stages() -> Any:
+    from server.domain.journey import default_stage_model
+
+    return default_stage_model()
+
+
+@router.get("/conversion-paths", summary="The most common touchpoint sequences before a lead scan or meeting")
+def conversion_paths(
+    session: SessionDep, services: ServicesDep, _caller: Organizer, top: Annotated[int, Query(ge=1, le=100)] = 10
+) -> list[dict[str, Any]]:
+    event_id = services.settings.event_id
+    converted = session.exec(
+        select(Touchpoint.attendee_id)
+        .where(col(Touchpoint.event_id) == event_id, col(Touchpoint.type).in_(["lead_scan", "meeting"]))
+        .distinct()
+        .limit(MAX_CONVERSIONS_EXAMINED)
+    )
+    ids = [a for a in converted if a]
+    venue = load_venue(session, event_id)
+    now = services.now()
+    journeys = [
+        load_journey(session, attendee, venue, now).entries
+        for attendee in session.exec(select(Attendee).where(col(Attendee.id).in_(ids)))
+    ]
+    rows = analytics.preceding_sequences(journeys, venue.zones, top=top)
+    return [{"sequence": list(r.sequence), "count": r.count, "share": r.share} for r in rows]
+
+
+@router.get("/occupancy", summary="People per zone over time, for the replay slider")
+def occupancy(
+    session: SessionDep,
+    services: ServicesDep,
+    _caller: OrganizerOrStaff,
+    t0: float,
+    t1: float,
+    step_s: Annotated[float, Query(ge=MIN_OCCUPANCY_STEP_S)] = 60.0,
+) -> dict[str, Any]:
+    if t1 < t0:
+        raise HTTPException(422, "t1 must not be before t0")
+    if (t1 - t0) / step_s > analytics.MAX_SERIES_POINTS:
+        raise HTTPException(422, f"at most {analytics.MAX_SERIES_POINTS} points: raise step_s or narrow t0..t1")
+    series = analytics.occupancy(_visits(session, services.settings.event_id), t0, t1, step_s, now=services.now())
+    return {"times": list(series.times), "counts": {k: list(v) for k, v in series.counts.items()}}

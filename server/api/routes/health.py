@@ -1,0 +1,42 @@
+"""Liveness and readiness for load balancers and people: public, and it reveals no event data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from server.api.deps import ServicesDep
+from server.store.db import check_database
+
+router = APIRouter(tags=["operations"])
+
+
+def _redact(url: str) -> str:
+    """Drop credentials from a URL before showing it."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+@router.get("/healthz", summary="Health of the server, its database and its broker connection")
+def healthz(services: ServicesDep) -> JSONResponse:
+    db_error = check_database(services.engine)
+    ingest = services.ingest
+    broker: dict[str, Any] = {"ok": ingest is not None and ingest.connected}
+    if ingest is not None:
+        broker.update(
+            url=_redact(ingest.config.mqtt_url), queue_depth=ingest.queue_depth, last_commit_at=ingest.last_commit_at
+        )
+    else:
+        broker["detail"] = "ingest disabled in this process"
+    healthy = db_error is None and (ingest is None or ingest.connected)
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "database": {"ok": db_error is None, "backend": services.engine.dialect.name, "error": db_error},
+        "broker": broker,
+        "event_id": services.settings.event_id,
+    }
+    return JSONResponse(body, status_code=200 if healthy else 503)

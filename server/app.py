@@ -1,0 +1,151 @@
+"""The FastAPI application: the server's composition root for HTTP and ingest."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+import mobile_api
+from server import dashboard
+from server.api.routes import (
+    analytics,
+    attendees,
+    dead_letters,
+    devices,
+    event,
+    exhibitors,
+    health,
+    metrics,
+    notifications,
+    presence,
+    registrations,
+    rules,
+    sessions,
+    tokens,
+    touchpoints,
+    venue,
+    zones,
+)
+from server.api.routes import crm as crm_routes
+from server.core.config import Settings
+from server.core.metrics import Metrics
+from server.core.security import new_token
+from server.crm.service import start_crm
+from server.ingest.consumer import IngestConfig, IngestConsumer
+from server.ingest.directory import Directory
+from server.security.body_limit import BodyLimit
+from server.security.openapi_errors import document_error_details
+from server.services import Services
+from server.store.db import make_engine, migrate
+
+log = logging.getLogger(__name__)
+
+ADMIN_TOKEN_FILE = "admin-token"
+
+
+def resolve_admin_token(settings: Settings) -> str:
+    """The configured bootstrap token, else one kept in var_dir (generated once, readable by the owner only)."""
+    if settings.admin_token is not None:
+        return settings.admin_token.get_secret_value()
+    path = Path(settings.var_dir) / ADMIN_TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    log.warning("generated a bootstrap admin token in %s", path)
+    return token
+
+
+def build_services(settings: Settings) -> Services:
+    engine = make_engine(settings.sqlalchemy_url)
+    metrics = Metrics()
+    directory = Directory(engine, settings.event_id)
+    services = Services(settings, engine, metrics, directory, resolve_admin_token(settings))
+    if settings.ingest_enabled:
+        if not settings.mqtt_url:
+            raise ValueError("TOUCHPOINTS_MQTT_URL is not set (the CLI starts an embedded broker and sets it)")
+        config = IngestConfig(
+            mqtt_url=settings.mqtt_url,
+            client_id=settings.mqtt_client_id,
+            prefix=settings.mqtt_topic_prefix,
+            event_id=settings.event_id,
+            max_payload_bytes=settings.mqtt_max_payload_bytes,
+            batch_max=settings.ingest_batch_max,
+            queue_max=settings.ingest_queue_max,
+            shared_group=settings.mqtt_shared_group,
+            protocol=settings.mqtt_protocol,
+        )
+        services.ingest = IngestConsumer(config, engine, directory, metrics)
+    return services
+
+
+def start_live(services: Services) -> None:
+    """Presence follows ingest (built after migrations: it reads the venue), scores follow presence."""
+    from server.live.journeys import ScoreKeeper
+    from server.live.presence import LivePresence
+
+    if services.ingest is None:
+        return
+    presence = LivePresence(services.engine, services.settings.event_id)
+    scores = ScoreKeeper(services.engine, services.settings.event_id, presence.clock.now)
+    presence.listeners.append(scores.on_visit_events)
+    services.ingest.listeners.append(presence.feed)
+    services.ingest.listeners.append(lambda result: scores.mark(t.attendee_id for t in result.presence_taps))
+    services.presence, services.scores = presence, scores
+    presence.start()
+    scores.start()
+    from server.rules.wiring import start_rules
+
+    start_rules(services)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        migrate(services.engine)
+        services.directory.reload()
+        start_live(services)
+        services.crm = start_crm(services)  # Salesforce sync (server/crm): metrics always, worker when enabled
+        if services.ingest is not None:
+            services.ingest.start()
+        try:
+            yield
+        finally:
+            if services.ingest is not None:
+                services.ingest.stop()
+            if services.crm is not None:
+                services.crm.stop()
+            if services.rules is not None:
+                services.rules.stop()
+            if services.presence is not None:
+                services.presence.stop()
+            if services.scores is not None:
+                services.scores.stop()
+            services.engine.dispose()
+
+    app = FastAPI(
+        title="Touchpoints",
+        version="0.1.0",
+        summary="Engagement platform for conferences: ingest, journeys, rules and the organizer API.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)  # 413 above the limit (server/security)
+    document_error_details(app)  # 422 details as the routes send them (server/security/openapi_errors.py)
+    for module in (health, metrics, event, touchpoints, devices, dead_letters, tokens, attendees, presence,
+                   venue, zones, sessions, exhibitors, registrations, analytics, rules, notifications):  # fmt: skip
+        app.include_router(module.router)
+    app.include_router(crm_routes.router)  # Salesforce sync for operators (server/crm)
+    dashboard.install(app)  # the organizer live dashboard at /dashboard/ and its WebSocket (server/dashboard)
+    mobile_api.install(app)  # the attendee app's API at /app/v1 and its PWA at /app/ (after the routes above)
+    return app

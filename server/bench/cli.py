@@ -1,0 +1,105 @@
+"""`touchpoints bench ...` sub-commands. Heavy imports stay inside each command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Benchmarks: print a JSON line of results and log them in docs/performance.md.", no_args_is_help=True
+)
+
+RecordOption = Annotated[bool, typer.Option("--record/--no-record", help="Append the result to docs/performance.md")]
+
+
+@app.command()
+def edge(
+    beacons: Annotated[int, typer.Option(min=1, help="Beacons in range")] = 200,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Simulated seconds of adverts")] = 10.0,
+    record: RecordOption = True,
+) -> None:
+    """Edge agent cost per advertisement, from a generated replay file through the real callback path."""
+    from edge.bench import run_edge_bench
+    from server.bench.report import emit
+
+    emit(run_edge_bench(beacons=beacons, seconds=seconds), name="edge", record=record)
+
+
+@app.command()
+def presence(
+    seed: Annotated[int, typer.Option(help="Scenario and radio seed")] = 7,
+    attendees: Annotated[int, typer.Option(min=1, max=65_535, help="Badges in the scenario")] = 200,
+    hours: Annotated[float, typer.Option(min=0.05, max=9.0, help="Simulated hours from 09:00")] = 3.0,
+    record: RecordOption = True,
+) -> None:
+    """Presence accuracy (dwell, visit precision/recall) and speed, ours vs the nearest-scanner baseline."""
+    from server.bench.presence import run_presence_bench
+    from server.bench.report import emit
+
+    emit(run_presence_bench(seed=seed, attendees=attendees, hours=hours), name="presence", record=record)
+
+
+@app.command()
+def latency(
+    mqtt_url: Annotated[str, typer.Option(help="A real broker (Mosquitto)")] = "mqtt://127.0.0.1:1883",
+    database_url: Annotated[str | None, typer.Option(help="Default: a fresh SQLite file")] = None,
+    probes: Annotated[int, typer.Option(min=1, max=500, help="Attendees walking into the booth")] = 30,
+    rate: Annotated[float, typer.Option(min=0, help="Background sightings per second to publish")] = 50_000,
+    seconds: Annotated[float, typer.Option(min=60, max=170, help="Length of the measured run")] = 100.0,
+    record: RecordOption = True,
+) -> None:
+    """Zone entry -> push on the attendee's WebSocket (p50/p99) under background load; rule edits; rule evals/s."""
+    from server.bench.latency import run_latency_bench
+    from server.bench.report import emit
+
+    result = run_latency_bench(mqtt_url=mqtt_url, database_url=database_url, probes=probes, rate=rate, seconds=seconds)
+    emit(result, name="latency", record=record)
+
+
+@app.command()
+def crm(
+    leads: Annotated[int, typer.Option(min=1, help="Leads captured before the drain (the backfill)")] = 10_000,
+    steady_s: Annotated[float, typer.Option(min=0, help="Seconds of steady capture for the lag")] = 20.0,
+    rate: Annotated[float, typer.Option(min=1, help="Leads captured per second during steady load")] = 20.0,
+    record: RecordOption = True,
+) -> None:
+    """Salesforce sync against the emulator: API calls and time for a backfill, lag under steady load."""
+    from server.bench.report import emit
+    from server.crm.bench import run_crm_bench
+
+    emit(run_crm_bench(leads=leads, steady_s=steady_s, rate=rate), name="crm", record=record)
+
+
+@app.command()
+def ingest(
+    mqtt: Annotated[str, typer.Option(help="A real broker (Mosquitto): the embedded one is not for benchmarks")] = (
+        "mqtt://127.0.0.1:1883"
+    ),
+    database: Annotated[str | None, typer.Option(help="PostgreSQL URL; default a temporary SQLite file")] = None,
+    devices: Annotated[int, typer.Option(min=1)] = 200,
+    attendees: Annotated[int, typer.Option(min=10)] = 5000,
+    batches: Annotated[int, typer.Option(min=10, help="Sighting batches published")] = 20_000,
+    per_batch: Annotated[int, typer.Option(min=1, max=500, help="Sightings per batch")] = 50,
+    record: RecordOption = True,
+) -> None:
+    """Sightings/s through validate -> store -> presence, beside a bare receive-and-decode baseline."""
+    from server.bench.ingest import run_ingest_bench
+    from server.bench.report import emit
+
+    result = run_ingest_bench(mqtt, database, devices=devices, attendees=attendees, batches=batches,
+                              per_batch=per_batch)  # fmt: skip
+    emit(result, name="ingest", record=record)
+
+
+@app.command()
+def fanout(
+    clients: Annotated[int, typer.Option(min=1, max=10_000, help="WebSocket dashboards to connect")] = 2000,
+    seconds: Annotated[float, typer.Option(min=5, max=120, help="Length of the measured window")] = 30.0,
+    record: RecordOption = True,
+) -> None:
+    """Dashboard live feed to N WebSocket clients (1 Hz updates): p50/p99 update lag and server CPU."""
+    from server.bench.fanout import run_fanout_bench
+    from server.bench.report import emit
+
+    emit(run_fanout_bench(clients=clients, seconds=seconds), name="fanout", record=record)

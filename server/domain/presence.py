@@ -1,0 +1,487 @@
+"""Presence: which zone each badge is in, and the visits that follow, from many scanners' sightings.
+
+Pure: no I/O and no clock. Time comes from the sightings themselves and from :meth:`PresenceEngine.advance`,
+which the live adapter calls every second or so (and the bench after every scan window).
+
+How a zone is decided (see docs/presence.md for the organizer's version):
+
+1. Every sighting becomes a *path loss*: how many dB the badge's signal lost on its way to that scanner,
+   after the scanner's calibration offset (``Scanner.rssi_offset_db``). The edge's distance estimate already
+   uses the badge's own advertised 1 m power, so ``10 * n * log10(distance_m)`` is that loss; without a
+   distance we fall back to ``DEFAULT_RSSI_1M - rssi``. Only each scanner's latest reading is kept, and only
+   for ``reading_max_age_s``: memory per badge is bounded by the scanners that hear it.
+2. A radio map, precomputed from the floor plan: spots ``grid_m`` apart over the zones and the corridors
+   around them, and for every spot and placed scanner what that scanner *reports* of a badge there: the
+   log-distance loss (scanner ``height_diff_m`` above the badge, a wall loss for rooms) as it is actually
+   heard — far away only the adverts that noise lifts above the radio's sensitivity are heard, so a far
+   reading is expected too strong — and the cost of hearing it or of hearing nothing at all. Silence is
+   evidence: a scanner that should hear a spot loudly and reports nothing speaks against that spot
+   (unless it is down: it has heard no badge for ``scanner_down_s``). The spots that agree with the
+   strongest reading are candidates; each is scored against *every* reading and every silence (squared dB);
+   the best spot's zone wins, a spot outside every zone meaning a corridor, i.e. *no* zone.
+3. Hysteresis: the current zone keeps the badge while its cost stays under ``stay_cost_db`` and no other
+   place is better by ``switch_margin_db``; a challenger (another zone, or the corridor) takes over only when
+   it has won every evaluation for ``confirm_s``.
+4. Visits are back-dated: a visit starts at the first evidence of its zone and ends at the last evidence
+   (never at the moment a timeout noticed it). It is announced (:class:`VisitStarted`) only once it has
+   lasted ``min_visit_s``: a walk-by is not a visit. A badge unseen for ``away_after_s`` has left
+   (automatic check-out).
+5. An NFC tap is definitive: it puts the attendee in the reader's zone at once and its visit counts
+   however short it is.
+
+Staff badges are the caller's business: the adapter must not feed them (the engine cannot tell a badge's
+role), exactly as it must not feed badges whose holder has not consented to tracking.
+
+Example::
+
+    >>> zones = [Zone("booth-1", ZoneKind.BOOTH, 0, 0, 9, 7)]
+    >>> engine = PresenceEngine(zones, [Scanner("s1", "booth-1", 4.5, 6.0)])
+    >>> for t in range(0, 60, 2):
+    ...     events = engine.observe([Sighting("att-1", "s1", -62.0, t, t + 1.5, 2, 1.3)])
+    ...     events += engine.advance(t + 2)
+    >>> engine.zone_of("att-1"), [type(e).__name__ for e in events]
+    ('booth-1', [])
+    >>> engine.open_visits()[0].started_at
+    0
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from operator import itemgetter
+
+from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted, Zone, ZoneKind
+
+# Calibrated RSSI at 1 m when neither a distance nor a beacon power is known (Apple's iBeacon reference).
+DEFAULT_RSSI_1M = -59.0
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceParams:
+    # Path-loss exponent: the edge estimates distance with 2.5 (an exhibition hall full of people).
+    path_loss_exponent: float = 2.5
+    # A scanner on a stand never reads a chest-worn badge as closer than about a metre.
+    min_distance_m: float = 1.0
+    # Scanners sit on a stand or counter (~2.4 m), badges hang at chest height (~1.2 m): the radio distance
+    # is never the floor distance, and the difference matters most right at the reader.
+    height_diff_m: float = 1.2
+    # A room wall plus its door frame costs ~8 dB at 2.4 GHz; booths, entrances and lounges are open.
+    wall_loss_db: float = 8.0
+    # A scanner's latest reading speaks for this long: two 2 s windows, so one lost window changes nothing,
+    # while a walker (1.2 m/s) has moved only ~5 m since.
+    reading_max_age_s: float = 5.0
+    # Each scanner's path loss is averaged over about this long (an exponential moving average): a person
+    # standing at a stand or in a talk stays for minutes; three windows' worth cuts the noise by ~40 %.
+    smoothing_s: float = 6.0
+    # ... but a change this large is a move, not noise (2x the distance): the average restarts from it.
+    jump_db: float = 8.0
+    # The radio map's spots are this far apart: finer than a booth, coarse enough to stay cheap.
+    grid_m: float = 2.0
+    # Corridors around the zones (aisles, the hall's edges) belong to the map too, this far out.
+    corridor_margin_m: float = 6.0
+    # Beyond this a scanner hears a badge in under 2 % of windows: the map treats further spots as this far.
+    map_range_m: float = 45.0
+    # A spot is a candidate when the strongest reading agrees with it within this (about 1.5 sigmas: the
+    # strongest reading is near, hence uncensored and the most precise).
+    ring_db: float = 3.0
+    # A weak strongest reading (a badge far from every scanner) draws a wide ring; past this many spots the
+    # engine compares a coarser map's spots (4 m, then 8 m apart): far from scanners precision is lower anyway.
+    max_candidates: int = 100
+    # A scanner without a position vouches for its own zone up to ~10 m.
+    unplaced_reach_db: float = 25.0
+    # How readings are heard (the radio map predicts what a scanner reports, not just the mean loss):
+    # the weakest advertisement a typical BLE radio still decodes; anything weaker is simply not reported.
+    sensitivity_dbm: float = -95.0
+    # Per-advertisement jitter (multipath, bodies). Near the sensitivity only the lucky strong adverts are
+    # heard, so a far scanner reads too strong by sigma * phi(a) / Phi(a): the map expects that, instead
+    # of ignoring far readings.
+    advert_noise_db: float = 4.0
+    # Share of adverts a scanner misses even at close range (collisions, channel hopping, duty cycle).
+    advert_loss: float = 0.10
+    # Badges advertise about once a second: how many chances a scanner had to hear one in a reading's age.
+    advert_hz: float = 1.0
+    # The noise of one reading after the edge's median and our averaging: it converts probabilities into
+    # the same dB^2 as residuals (cost = residual^2, or -2 * noise^2 * ln(probability)).
+    reading_noise_db: float = 2.0
+    # Negative evidence: a scanner that should hear a spot loudly and reports nothing speaks against that
+    # spot, at most this much (a badge in a pocket or behind a crowd can still be missed).
+    max_silence_db: float = 8.0
+    # A scanner that has heard no badge at all for this long is down, not evidence of absence.
+    scanner_down_s: float = 30.0
+    # Zone costs in dB of unexplained path loss. The edge's median of 5 adverts still wobbles ~2-3 dB, and a
+    # body between badge and scanner costs a few more: under 4.5 dB a zone is plausible.
+    enter_cost_db: float = 12.0
+    # Staying is easier than entering (hysteresis): someone turning around in a booth is still there.
+    stay_cost_db: float = 16.0
+    # A challenger zone must explain the readings this much better than the current one to take over.
+    switch_margin_db: float = 2.0
+    # ... and keep winning this long: longer than a fade, a person passing between badge and scanner, or a
+    # step into the aisle (visits are back-dated, so waiting costs no dwell, only live latency).
+    confirm_s: float = 12.0
+    # Walk-bys (a few seconds to half a minute in a stand) are not visits; the shortest conversation is.
+    min_visit_s: float = 45.0
+    # Unseen by every scanner this long means gone: adverts drop ~10 % per scanner, so ~10 windows of
+    # silence is not bad luck but a badge that left (or a pocket that swallowed it).
+    away_after_s: float = 20.0
+    # After a tap the attendee stands at the reader: BLE does not contradict it for this long.
+    tap_hold_s: float = 10.0
+
+
+COARSER_MAPS = (1, 2, 4)  # strides of the radio map's resolutions, finest first
+
+
+def expected_reading(loss: float, offset_db: float, p: PresenceParams) -> tuple[float, float, float]:
+    """What a scanner reports of a badge whose mean path loss to it is ``loss``: the loss it reads when
+    it hears the badge (censored: only adverts above the sensitivity count), and the costs (dB^2) of
+    hearing it and of not hearing it within a reading's age.
+
+    Example: 36 dB from an uncalibrated scanner (-59 dBm at 1 m, -95 dBm at the sensitivity) is heard in
+    about half the adverts and then reads ~3 dB too strong."""
+    sigma = p.advert_noise_db
+    limit = DEFAULT_RSSI_1M - p.sensitivity_dbm - offset_db  # the largest loss the radio still decodes
+    a = max((limit - loss) / sigma, -4.0)
+    audible = 0.5 * math.erfc(-a / math.sqrt(2))  # Phi(a): share of adverts above the sensitivity
+    density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
+    heard_loss = loss - sigma * density / audible
+    per_advert = (1 - p.advert_loss) * audible
+    chances = max(1.0, p.reading_max_age_s * p.advert_hz)
+    silent = max((1 - per_advert) ** chances, 1e-12)
+    scale = -2 * p.reading_noise_db**2
+    cap = p.max_silence_db**2
+    return heard_loss, min(cap, scale * math.log(max(1 - silent, 1e-12))), min(cap, scale * math.log(silent))
+
+
+_NO_ZONE = "\x00corridor"  # the challenger value for "in no zone" (None means "no challenger")
+
+
+class _Badge:
+    """What the engine remembers about one badge: O(scanners in earshot), a few floats otherwise."""
+
+    __slots__ = (
+        "attendee_id",
+        "challenger",
+        "challenger_since",
+        "emitted",
+        "last_seen",
+        "pending_first",
+        "readings",
+        "tap_until",
+        "zone",
+        "zone_last",
+        "zone_since",
+    )
+
+    def __init__(self, attendee_id: str) -> None:
+        self.attendee_id = attendee_id
+        self.readings: dict[str, tuple[float, float]] = {}  # scanner id -> (path loss dB, last seen)
+        self.last_seen = -math.inf
+        self.pending_first = math.inf  # earliest first_seen since the last evaluation
+        self.zone: str | None = None
+        self.zone_since = 0.0
+        self.zone_last = 0.0
+        self.emitted = False
+        self.tap_until = -math.inf
+        self.challenger: str | None = None
+        self.challenger_since = 0.0
+
+
+class PresenceEngine:
+    """Zones and visits for every badge; see the module docstring for the method."""
+
+    def __init__(
+        self, zones: Iterable[Zone], scanners: Iterable[Scanner], params: PresenceParams = PresenceParams()
+    ) -> None:
+        self.params = params
+        self._badges: dict[str, _Badge] = {}
+        self._dirty: set[str] = set()
+        self._next_sweep = -math.inf
+        self.update_venue(zones, scanners)
+
+    # --- venue -------------------------------------------------------------------------------------------
+    def update_venue(self, zones: Iterable[Zone], scanners: Iterable[Scanner]) -> None:
+        """Replace the floor plan (live edits). Badges keep their state; unknown scanners are ignored.
+
+        Precomputes the radio map: a grid of candidate spots (``grid_m`` apart, over the zones plus a corridor
+        margin), each labelled with its zone (or None), with the path loss every placed scanner in range
+        would measure there; and per scanner its spots sorted by that loss, so a reading finds the ring of
+        spots that agree with it by bisection.
+        """
+        p = self.params
+        self._zones = {z.id: z for z in zones}
+        self._scanners = {s.id: s for s in scanners}
+        self._offset = {s.id: s.rssi_offset_db for s in self._scanners.values()}
+        self._scanner_zone = {s.id: s.zone_id for s in self._scanners.values() if s.zone_id in self._zones}
+        placed = [s for s in self._scanners.values() if s.x is not None and s.y is not None]
+        self._spot_zone: list[str | None] = []
+        self._spot_base: list[float] = []  # the cost of a spot when no scanner hears the badge: all silences
+        # Per placed scanner, over all spots: the loss it reports when it hears the badge there, and
+        # ``heard_loss**2 + cost of hearing - cost of not hearing``, so that a reading's cost at every
+        # candidate spot is one multiply-add (the sum of ``reading**2`` is added once).
+        heard: dict[str, list[float]] = {s.id: [] for s in placed}
+        square: dict[str, list[float]] = {s.id: [] for s in placed}
+        silence: dict[str, list[float]] = {s.id: [] for s in placed}
+        spot_rc: list[int] = []  # gcd(row, col): a spot is on the map of stride k when k divides it
+        if self._zones and placed:
+            zs = list(self._zones.values())
+            m = p.corridor_margin_m
+            x0, y0 = min(z.x for z in zs) - m, min(z.y for z in zs) - m
+            x1, y1 = max(z.x + z.width for z in zs) + m, max(z.y + z.height for z in zs) + m
+            g = p.grid_m
+            for row in range(int((y1 - y0) / g) + 1):
+                for col in range(int((x1 - x0) / g) + 1):
+                    x, y = x0 + (col + 0.5) * g, y0 + (row + 0.5) * g
+                    zone = next((z for z in zs if z.contains(x, y)), None)
+                    zone_id = zone.id if zone is not None else None
+                    base = 0.0
+                    for s in placed:
+                        assert s.x is not None and s.y is not None
+                        d = min(math.hypot(x - s.x, y - s.y), p.map_range_m)
+                        walls = 0 if zone_id == s.zone_id else self._walled(s.zone_id) + self._walled(zone_id)
+                        heard_loss, heard_cost, silent_cost = expected_reading(
+                            self._loss(d) + walls * p.wall_loss_db, s.rssi_offset_db, p
+                        )
+                        heard[s.id].append(heard_loss)
+                        square[s.id].append(heard_loss**2 + heard_cost - silent_cost)
+                        silence[s.id].append(silent_cost)
+                        base += silent_cost
+                    self._spot_zone.append(zone_id)
+                    self._spot_base.append(base)
+                    spot_rc.append(math.gcd(row, col) if row or col else 1 << 30)
+        self._heard_loss, self._heard_square, self._silence = heard, square, silence
+        # Per placed scanner and map resolution (every spot, every 2nd row and column, every 4th), its spots
+        # sorted by the loss it reports when it hears a badge there: candidates are found by bisection.
+        self._rings: dict[str, list[tuple[list[float], list[int]]]] = {}
+        for s in placed:
+            loss_at = heard[s.id].__getitem__
+            levels = []
+            for stride in COARSER_MAPS:
+                order = sorted((i for i in range(len(spot_rc)) if spot_rc[i] % stride == 0), key=loss_at)
+                levels.append(([loss_at(i) for i in order], order))
+            self._rings[s.id] = levels
+        self._heard_at = {k: v for k, v in getattr(self, "_heard_at", {}).items() if k in self._scanners}
+        self._down: list[str] = []
+        for badge in self._badges.values():  # readings from scanners that are gone say nothing any more
+            for scanner_id in [k for k in badge.readings if k not in self._scanners]:
+                del badge.readings[scanner_id]
+
+    def _walled(self, zone_id: str | None) -> int:
+        zone = self._zones.get(zone_id) if zone_id is not None else None
+        return 1 if zone is not None and zone.kind == ZoneKind.ROOM else 0
+
+    def _loss(self, distance_m: float) -> float:
+        p = self.params
+        return 10 * p.path_loss_exponent * math.log10(max(math.hypot(distance_m, p.height_diff_m), p.min_distance_m))
+
+    # --- input -------------------------------------------------------------------------------------------
+    def observe(self, sightings: Iterable[Sighting]) -> list[VisitEvent]:
+        """Record readings (any order, any scanners). Zones are decided in :meth:`advance`, once a window's
+        readings from every scanner are in; this stays a few dict operations per sighting (the hot path)."""
+        badges, offset, dirty = self._badges, self._offset, self._dirty
+        ten_n = 10 * self.params.path_loss_exponent
+        tau, max_age, jump = self.params.smoothing_s, self.params.reading_max_age_s, self.params.jump_db
+        log10 = math.log10
+        heard_at = self._heard_at
+        for s in sightings:
+            off = offset.get(s.device_id)
+            if off is None:
+                continue  # a scanner presence does not know (not placed yet): its readings mean nothing
+            heard_at[s.device_id] = s.last_seen
+            if s.distance_m is not None and s.distance_m > 0:
+                loss = ten_n * log10(s.distance_m) - off
+            else:
+                loss = DEFAULT_RSSI_1M - s.rssi - off
+            badge = badges.get(s.attendee_id)
+            if badge is None:
+                badge = badges[s.attendee_id] = _Badge(s.attendee_id)
+            known = badge.readings.get(s.device_id)
+            if known is not None:
+                dt = s.last_seen - known[1]
+                if dt < 0:
+                    continue  # an older window arriving late: the newer reading stands
+                if dt <= max_age and abs(loss - known[0]) < jump:  # same stay: average, the median wobbles
+                    loss = known[0] + (loss - known[0]) * (dt / tau if dt < tau else 1.0)
+            badge.readings[s.device_id] = (loss, s.last_seen)
+            if s.last_seen > badge.last_seen:
+                badge.last_seen = s.last_seen
+            if s.first_seen < badge.pending_first:
+                badge.pending_first = s.first_seen
+            dirty.add(s.attendee_id)
+        return []
+
+    def tap(self, tap: Tap) -> list[VisitEvent]:
+        """An NFC tap puts the attendee in the reader's zone at once, whatever BLE says."""
+        zone_id = self._scanner_zone.get(tap.device_id)
+        if zone_id is None:
+            return []
+        badge = self._badges.get(tap.attendee_id)
+        if badge is None:
+            badge = self._badges[tap.attendee_id] = _Badge(tap.attendee_id)
+        events: list[VisitEvent] = []
+        badge.last_seen = max(badge.last_seen, tap.at)
+        badge.tap_until = tap.at + self.params.tap_hold_s
+        if badge.zone != zone_id:
+            first = badge.challenger_since if badge.challenger == zone_id else tap.at
+            events += self._switch(badge, zone_id, min(first, tap.at))
+        badge.zone_last = max(badge.zone_last, tap.at)
+        badge.challenger = None
+        if not badge.emitted:
+            badge.emitted = True
+            events.append(VisitStarted(Visit(badge.attendee_id, zone_id, badge.zone_since)))
+        return events
+
+    def advance(self, now: float) -> list[VisitEvent]:
+        """Decide zones from the readings received so far, confirm or drop challengers, announce visits that
+        reached the minimum dwell and close the visits of badges unseen for ``away_after_s``."""
+        events: list[VisitEvent] = []
+        badges = self._badges
+        for attendee_id in self._dirty:
+            badge = badges.get(attendee_id)
+            if badge is not None:
+                self._evaluate(badge, now, events)
+        self._dirty.clear()
+        if now >= self._next_sweep:  # timeouts need no message: sweep about once a second of data time
+            self._next_sweep = now + 1.0
+            quiet = now - self.params.scanner_down_s
+            self._down = [k for k in self._rings if self._heard_at.get(k, -math.inf) < quiet]
+            away = self.params.away_after_s
+            for attendee_id in [a for a, b in badges.items() if now - b.last_seen >= away]:
+                badge = badges.pop(attendee_id)
+                if badge.zone is not None:
+                    events += self._close(badge)
+        return events
+
+    def forget(self, attendee_id: str, now: float) -> list[VisitEvent]:
+        """Consent withdrawn: close the open visit (at its last evidence, or ``now`` if none) and drop all state."""
+        badge = self._badges.pop(attendee_id, None)
+        self._dirty.discard(attendee_id)
+        if badge is None or badge.zone is None:
+            return []
+        badge.zone_last = min(badge.zone_last, now)
+        return self._close(badge)
+
+    # --- output ------------------------------------------------------------------------------------------
+    def open_visits(self) -> list[Visit]:
+        """Visits announced and not yet ended (walk-bys still under the minimum dwell are not listed)."""
+        return [Visit(b.attendee_id, b.zone, b.zone_since) for b in self._badges.values() if b.zone and b.emitted]
+
+    def zone_of(self, attendee_id: str) -> str | None:
+        """The confirmed zone the badge is in now (also during its first ``min_visit_s``), None in corridors."""
+        badge = self._badges.get(attendee_id)
+        return badge.zone if badge is not None else None
+
+    def occupancy(self) -> dict[str, int]:
+        """Zone id -> badges currently in it (zones nobody is in are left out)."""
+        out: dict[str, int] = {}
+        for badge in self._badges.values():
+            if badge.zone is not None:
+                out[badge.zone] = out.get(badge.zone, 0) + 1
+        return out
+
+    # --- the decision ------------------------------------------------------------------------------------
+    def _costs(self, badge: _Badge, now: float, current: str | None) -> tuple[str | None, float, float] | None:
+        """The best place (zone id, or None for corridors) with its cost, and the cost of ``current``, in dB^2:
+        the best-fitting spot of each place among the spots that agree with the strongest reading. None when
+        nothing usable was heard."""
+        p = self.params
+        oldest = now - p.reading_max_age_s
+        readings = badge.readings
+        for k in [k for k, (_, seen) in readings.items() if seen < oldest]:
+            del readings[k]
+        if not readings:
+            return None
+        first_id, (first_loss, _) = min(readings.items(), key=lambda item: item[1][0])
+        rings = self._rings.get(first_id)
+        if rings is None:  # the strongest scanner has no position: it can only vouch for its own zone
+            if first_loss > p.unplaced_reach_db:
+                return None
+            own = self._scanner_zone.get(first_id)
+            return own, 0.0, (0.0 if current == own else math.inf)
+        for level in rings:  # the finest map whose ring is small enough
+            losses, spots = level
+            center = max(first_loss, losses[0])  # nearer than any spot: the spots nearest the scanner
+            lo = bisect_left(losses, center - p.ring_db)
+            hi = bisect_right(losses, center + p.ring_db)
+            if hi - lo <= p.max_candidates:
+                break
+        pick = itemgetter(*spots[lo:hi]) if hi - lo > 1 else lambda seq: (seq[spots[lo]],)
+        costs = list(pick(self._spot_base))
+        constant = 0.0
+        heard_loss, heard_square = self._heard_loss, self._heard_square
+        for scanner_id, (loss, _) in readings.items():
+            h = heard_loss.get(scanner_id)
+            if h is None:  # a scanner without a position: its reading cannot be placed on the map
+                continue
+            constant += loss * loss
+            twice = 2 * loss
+            costs = [c + k - twice * e for c, k, e in zip(costs, pick(heard_square[scanner_id]), pick(h), strict=False)]
+        for scanner_id in self._down:  # a scanner that is down is silent everywhere: no evidence
+            if scanner_id not in readings:
+                costs = [c - q for c, q in zip(costs, pick(self._silence[scanner_id]), strict=False)]
+        zones = pick(self._spot_zone)
+        best_i = costs.index(min(costs))
+        current_cost = math.inf
+        if current is not None:  # the corridor's own cost is never needed: it keeps nothing
+            current_cost = min((c for c, z in zip(costs, zones, strict=False) if z == current), default=math.inf)
+        return zones[best_i], max(0.0, costs[best_i] + constant), max(0.0, current_cost + constant)
+
+    def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
+        p = self.params
+        first, badge.pending_first = badge.pending_first, math.inf
+        last = badge.last_seen
+        if last <= badge.tap_until:
+            if badge.zone is not None:
+                badge.zone_last = max(badge.zone_last, last)
+            return
+        current = badge.zone
+        decided = self._costs(badge, now, current)
+        if decided is None:
+            return  # nothing usable heard (only unplaced or stale readings): no opinion this time
+        best, best_cost, cost = decided
+        winner = best if best is None or best_cost <= p.enter_cost_db**2 else None
+        if (
+            current is not None
+            and cost <= p.stay_cost_db**2
+            and math.sqrt(cost) <= math.sqrt(best_cost) + p.switch_margin_db
+        ):
+            winner = current  # the place the badge is in keeps it unless clearly beaten
+        if winner == current:
+            badge.challenger = None
+            if current is not None:
+                badge.zone_last = last
+                self._announce(badge, events)
+            return
+        challenger = winner if winner is not None else _NO_ZONE
+        if badge.challenger != challenger:
+            badge.challenger, badge.challenger_since = challenger, min(first, last)
+            if p.confirm_s > 0:
+                return
+        if last - badge.challenger_since >= p.confirm_s:
+            events += self._switch(badge, winner, badge.challenger_since)
+            badge.zone_last = last
+            self._announce(badge, events)
+
+    def _announce(self, badge: _Badge, events: list[VisitEvent]) -> None:
+        if (
+            badge.zone is not None
+            and not badge.emitted
+            and badge.zone_last - badge.zone_since >= self.params.min_visit_s
+        ):
+            badge.emitted = True
+            events.append(VisitStarted(Visit(badge.attendee_id, badge.zone, badge.zone_since)))
+
+    def _switch(self, badge: _Badge, zone_id: str | None, since: float) -> list[VisitEvent]:
+        events = self._close(badge) if badge.zone is not None else []
+        badge.zone, badge.zone_since, badge.zone_last = zone_id, since, since
+        badge.emitted = False
+        badge.challenger = None
+        return events
+
+    def _close(self, badge: _Badge) -> list[VisitEvent]:
+        zone_id, emitted = badge.zone, badge.emitted
+        badge.zone, badge.emitted = None, False
+        if zone_id is None or not emitted:
+            return []
+        return [VisitEnded(Visit(badge.attendee_id, zone_id, badge.zone_since, max(badge.zone_last, badge.zone_since)))]

@@ -1,0 +1,275 @@
+"""Write a batch of decoded messages in one transaction, idempotently.
+
+Idempotency: each device message's key ``(device_id, seq)`` is inserted into ``ingested_message`` with
+ON CONFLICT DO NOTHING ... RETURNING; only messages whose key was new produce touchpoints or device updates.
+A redelivered message (the broker resends what we had not acknowledged, or the edge replays its spool)
+therefore has no second effect, even inside one batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from edge.protocol import Heartbeat, MessageKind, SightingBatch, Status, Tap
+from server.domain import model as domain
+from server.ingest.decode import Accepted, Rejected
+from server.ingest.directory import BadgeInfo, Directory
+from server.store.models import AttendeeRole, DeadLetter, Device, IngestedMessage, Touchpoint, TouchpointType
+
+TOUCHPOINT: Table = Touchpoint.__table__  # type: ignore[attr-defined]
+INGESTED: Table = IngestedMessage.__table__  # type: ignore[attr-defined]
+DEAD_LETTER: Table = DeadLetter.__table__  # type: ignore[attr-defined]
+DEVICE: Table = Device.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class WriteResult:
+    stored: Counter[str] = field(default_factory=Counter)  # new messages per kind
+    duplicates: int = 0
+    touchpoints: Counter[str] = field(default_factory=Counter)  # rows per touchpoint type
+    dead_letters: Counter[str] = field(default_factory=Counter)  # per reason
+    discarded_no_consent: int = 0
+    unknown_badges: int = 0
+    # Sequence numbers skipped (and arriving after a later one): a broker that dropped messages, or an edge
+    # spool that did (its heartbeat reports those), shows up here.
+    seq_gaps: int = 0
+    seq_late: int = 0
+    # What presence needs from this batch: newly stored signals of known, trackable, non-staff badges.
+    presence_sightings: list[domain.Sighting] = field(default_factory=list)
+    presence_taps: list[domain.Tap] = field(default_factory=list)
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def write_batch(
+    conn: Connection,
+    items: list[Accepted | Rejected],
+    directory: Directory,
+    received_at: float,
+    event_id: str,
+) -> WriteResult:
+    """Store ``items`` on ``conn`` (the caller owns the transaction). Returns what happened, for metrics."""
+    result = WriteResult()
+    accepted = [item for item in items if isinstance(item, Accepted)]
+    rejected = [item for item in items if isinstance(item, Rejected)]
+
+    keyed = {(a.device.id, a.message.seq): a for a in accepted if not isinstance(a.message, Status)}
+    new_keys: set[tuple[str, int]] = set()
+    if keyed:
+        statement = (
+            _insert(conn, INGESTED)
+            .on_conflict_do_nothing(index_elements=["device_id", "seq"])
+            .returning(INGESTED.c.device_id, INGESTED.c.seq)
+        )
+        rows = [
+            {"device_id": dev, "seq": seq, "kind": a.kind.value, "received_at": received_at}
+            for (dev, seq), a in keyed.items()
+        ]
+        new_keys = {(r.device_id, r.seq) for r in conn.execute(statement, rows)}
+    keyed_count = sum(1 for a in accepted if not isinstance(a.message, Status))
+    result.duplicates = keyed_count - len(new_keys)
+    if new_keys:
+        result.seq_gaps, result.seq_late = _sequence_gaps(conn, new_keys)
+
+    touchpoints: list[dict[str, Any]] = []
+    device_updates: dict[str, dict[str, Any]] = {}
+    for (dev, seq), item in keyed.items():
+        if (dev, seq) not in new_keys:
+            continue
+        message = item.message
+        result.stored[item.kind.value] += 1
+        seen = device_updates.setdefault(dev, {})
+        _bump(seen, "last_seen_at", received_at)
+        _bump(seen, "last_seq", seq)
+        if isinstance(message, Tap):
+            touchpoints.append(_tap_row(message, item, received_at, event_id, directory, result))
+        elif isinstance(message, SightingBatch):
+            touchpoints.extend(_sighting_rows(message, item, received_at, event_id, directory, result))
+        elif isinstance(message, Heartbeat) and message.captured_at >= seen.get("_heartbeat_at", float("-inf")):
+            seen["_heartbeat_at"] = message.captured_at
+            seen["last_heartbeat"] = message.model_dump(mode="json", exclude={"v", "type", "device_id", "event_id"})
+
+    for item in accepted:
+        if isinstance(item.message, Status):
+            # Arrival order decides: the last status received is the device's state. (A last will's payload
+            # is written at connect time, so its `at` cannot be compared with the `online` that followed.)
+            result.stored[MessageKind.STATUS.value] += 1
+            seen = device_updates.setdefault(item.device.id, {})
+            seen["state"] = item.message.state
+            seen["state_at"] = item.message.at if item.retained else received_at
+            if not item.retained:  # a retained copy replayed on subscribe says nothing about "now"
+                _bump(seen, "last_seen_at", received_at)
+
+    if touchpoints:
+        statement = _insert(conn, TOUCHPOINT).on_conflict_do_nothing(index_elements=["device_id", "seq", "idx"])
+        conn.execute(statement, touchpoints)
+    for device_id, values in device_updates.items():
+        _update_device(conn, device_id, values)
+    # A refused retained message comes back on every resubscribe: keep it once.
+    rejected = [r for r in rejected if not (r.retained and _already_dead_lettered(conn, r))]
+    if rejected:
+        conn.execute(
+            DEAD_LETTER.insert(),
+            [
+                {
+                    "received_at": received_at,
+                    "topic": r.topic[:1024],
+                    "reason": r.reason.value,
+                    "detail": r.detail,
+                    "device_id": r.device_id[:256] if r.device_id else None,
+                    "size": len(r.payload),
+                    "payload": r.payload,
+                }
+                for r in rejected
+            ],
+        )
+        result.dead_letters.update(r.reason.value for r in rejected)
+    return result
+
+
+def _sequence_gaps(conn: Connection, new_keys: set[tuple[str, int]]) -> tuple[int, int]:
+    """(numbers skipped, numbers arriving below the device's newest) for this batch's new messages."""
+    by_device: dict[str, list[int]] = {}
+    for device_id, seq in new_keys:
+        by_device.setdefault(device_id, []).append(seq)
+    newest = dict(
+        conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all()
+    )
+    gaps = late = 0
+    for device_id, seqs in by_device.items():
+        previous = newest.get(device_id)
+        for seq in sorted(seqs):
+            if previous is not None and seq < previous:
+                late += 1
+                continue
+            if previous is not None:
+                gaps += seq - previous - 1
+            previous = seq
+    return gaps, late
+
+
+def _already_dead_lettered(conn: Connection, item: Rejected) -> bool:
+    same = (
+        DEAD_LETTER.c.topic == item.topic[:1024],
+        DEAD_LETTER.c.size == len(item.payload),
+        DEAD_LETTER.c.payload == item.payload,
+    )
+    return conn.execute(select(DEAD_LETTER.c.id).where(*same).limit(1)).first() is not None
+
+
+def _bump(values: dict[str, Any], key: str, candidate: float) -> None:
+    if candidate > values.get(key, float("-inf")):
+        values[key] = candidate
+
+
+def _update_device(conn: Connection, device_id: str, values: dict[str, Any]) -> None:
+    columns = {k: v for k, v in values.items() if not k.startswith("_")}
+    if columns:
+        conn.execute(update(Device).where(Device.id == device_id).values(**columns))  # type: ignore[arg-type]
+
+
+def _presence_may_use(badge: BadgeInfo) -> bool:
+    """Event staff walk everywhere all day: they are not attendees, and presence never tracks them."""
+    return badge.role != AttendeeRole.STAFF
+
+
+def _tap_row(
+    tap: Tap, item: Accepted, received_at: float, event_id: str, directory: Directory, result: WriteResult
+) -> dict[str, Any]:
+    badge = directory.badge_by_tap(tap.uid, tap.badge_id)
+    if badge is None:
+        result.unknown_badges += 1
+    elif _presence_may_use(badge):
+        result.presence_taps.append(domain.Tap(badge.attendee_id, item.device.id, tap.captured_at))
+    result.touchpoints[TouchpointType.TAP.value] += 1
+    data: dict[str, Any] = {"uid": tap.uid}
+    if tap.badge_id:
+        data["badge_id"] = tap.badge_id
+    if tap.ndef:
+        data["ndef"] = [r.model_dump() for r in tap.ndef]
+    return _row(
+        TouchpointType.TAP,
+        tap.captured_at,
+        received_at,
+        event_id,
+        item,
+        tap.seq,
+        0,
+        attendee_id=badge.attendee_id if badge else None,
+        data=data,
+    )
+
+
+def _sighting_rows(
+    batch: SightingBatch, item: Accepted, received_at: float, event_id: str, directory: Directory, result: WriteResult
+) -> list[dict[str, Any]]:
+    rows = []
+    for idx, s in enumerate(batch.sightings):
+        badge = directory.badge_by_beacon(s.beacon_id)
+        if badge is not None and not badge.trackable:
+            # No tracking without consent: the sighting is dropped on arrival and only counted.
+            result.discarded_no_consent += 1
+            continue
+        if badge is None:
+            result.unknown_badges += 1
+        elif _presence_may_use(badge):
+            result.presence_sightings.append(
+                domain.Sighting(
+                    badge.attendee_id, item.device.id, s.rssi, s.first_seen, s.last_seen, s.count, s.distance_m
+                )
+            )
+        data = {"format": s.format.value}
+        if s.battery_mv is not None:
+            data["battery_mv"] = s.battery_mv  # type: ignore[assignment]
+        rows.append(
+            _row(
+                TouchpointType.SIGHTING,
+                s.first_seen,
+                received_at,
+                event_id,
+                item,
+                batch.seq,
+                idx,
+                attendee_id=badge.attendee_id if badge else None,
+                beacon_id=s.beacon_id,
+                rssi=s.rssi,
+                distance_m=s.distance_m,
+                count=s.count,
+                ended_at=s.last_seen,
+                data=data,
+            )
+        )
+    result.touchpoints[TouchpointType.SIGHTING.value] += len(rows)
+    return rows
+
+
+_ROW_DEFAULTS = {
+    "attendee_id": None, "beacon_id": None, "rssi": None, "distance_m": None,
+    "count": None, "ended_at": None, "data": None,
+}  # fmt: skip
+
+
+def _row(
+    type_: TouchpointType, occurred_at: float, received_at: float, event_id: str, item: Accepted,
+    seq: int, idx: int, **values: Any,
+) -> dict[str, Any]:  # fmt: skip
+    # Every row has every column: executemany needs uniform parameter sets.
+    return {
+        **_ROW_DEFAULTS,
+        "event_id": event_id,
+        "type": type_.value,
+        "occurred_at": occurred_at,
+        "received_at": received_at,
+        "device_id": item.device.id,
+        "zone_id": item.device.zone_id,
+        "seq": seq,
+        "idx": idx,
+        **values,
+    }

@@ -1,0 +1,1 @@
+"""Live services: keep presence, journeys and scores current as messages arrive."""

@@ -1,0 +1,217 @@
+"""Journeys and scores from the store: load an attendee's signals, let the pure core build and score them.
+
+``ScoreKeeper`` keeps ``attendee_score`` current: presence and ingest mark attendees whose journey changed,
+and every ``RESCORE_INTERVAL_S`` a worker rescores just those (scores also decay with time, so the API
+rescores on read when a stored score is older than ``STALE_AFTER_S``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from server.domain import model as domain
+from server.domain.attendance import session_attendance
+from server.domain.journey import StageModel, build_journey, default_stage_model, stage_of, summarize
+from server.domain.scoring import ScoringModel, default_scoring_model, grade, score
+from server.live.venue import Venue, load_venue
+from server.store.models import Attendee, AttendeeScore, Touchpoint, Visit
+
+log = logging.getLogger(__name__)
+
+# Journeys change when visits open or close; rescoring within seconds is live enough for a dashboard.
+RESCORE_INTERVAL_S = 5.0
+# Touchpoint types that enter the journey as they are (presence derives the rest from taps and sightings).
+OTHER_KINDS = {
+    "lead_scan": domain.JourneyKind.LEAD_SCAN,
+    "meeting": domain.JourneyKind.MEETING,
+    "app_action": domain.JourneyKind.APP_ACTION,
+    "notification_sent": domain.JourneyKind.NOTIFICATION_SENT,
+    "notification_opened": domain.JourneyKind.NOTIFICATION_OPENED,
+}
+
+
+@dataclass(frozen=True)
+class Models:
+    scoring: ScoringModel
+    stages: StageModel
+
+    @classmethod
+    def defaults(cls) -> Models:
+        return cls(default_scoring_model(), default_stage_model())
+
+
+@dataclass(frozen=True)
+class Journey:
+    attendee: Attendee
+    entries: list[domain.JourneyEntry]
+    visits: list[domain.Visit]
+    attendances: list[domain.Attendance]
+
+
+def journey_signals(
+    attendee_id: str, touchpoints: Iterable[Touchpoint]
+) -> tuple[list[domain.Tap], list[domain.JourneyEntry]]:
+    """An attendee's stored touchpoints as the journey takes them: taps (presence derives check-ins and
+    attendance from them) and entries that enter the timeline as they are (lead scans, app actions ...)."""
+    taps: list[domain.Tap] = []
+    other: list[domain.JourneyEntry] = []
+    for t in touchpoints:
+        if t.type == "tap" and t.device_id:
+            taps.append(domain.Tap(attendee_id, t.device_id, t.occurred_at))
+        elif t.type in OTHER_KINDS:
+            data = dict(t.data or {})
+            ref = data.pop("ref", None)
+            other.append(domain.JourneyEntry(t.occurred_at, OTHER_KINDS[t.type], t.zone_id, None, ref, data))
+    return taps, other
+
+
+def load_journey(session: Session, attendee: Attendee, venue: Venue, now: float) -> Journey:
+    rows = session.exec(
+        select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee.id, col(Touchpoint.type) != "sighting")
+    )
+    taps, other = journey_signals(attendee.id, rows)
+    visits = [
+        domain.Visit(v.attendee_id, v.zone_id, v.started_at, v.ended_at)
+        for v in session.exec(select(Visit).where(col(Visit.attendee_id) == attendee.id))
+    ]
+    attendances = session_attendance(visits, venue.sessions, taps, venue.tap_zone, now=now)
+    entries = build_journey(
+        registered_at=attendee.registered_at, taps=taps, visits=visits, attendances=attendances,
+        zones=venue.zones, sessions=venue.sessions, other=other, tap_zone=venue.tap_zone, now=now,
+    )  # fmt: skip
+    return Journey(attendee, entries, visits, attendances)
+
+
+def profile_of(attendee: Attendee) -> domain.AttendeeProfile:
+    return domain.AttendeeProfile(
+        attendee.id, str(attendee.role), attendee.company, tuple(attendee.tags), tuple(attendee.interests),
+        attendee.job_title, attendee.country,
+    )  # fmt: skip
+
+
+def evaluate(journey: Journey, venue: Venue, models: Models, now: float) -> dict[str, Any]:
+    """Score, grade, stage and summary of one journey: what ``attendee_score`` stores (and the summary)."""
+    result = score(journey.entries, models.scoring, now)
+    letter = str(grade(profile_of(journey.attendee), models.scoring.fit))
+    return {
+        "attendee_id": journey.attendee.id,
+        "event_id": journey.attendee.event_id,
+        "score": float(result),
+        "grade": letter,
+        "stage": stage_of(journey.entries, result.total, models.stages),
+        "breakdown": result.to_dict(),
+        "model_version": result.model_version,
+        "updated_at": now,
+        "_summary": summarize(journey.entries, venue.zones, venue.sessions, venue.exhibitor_names),
+    }
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """One rescored attendee, old and new (old None: first score); listeners (the rules) compare them."""
+
+    attendee_id: str
+    at: float
+    old_score: float | None
+    new_score: float
+    old_stage: str | None
+    new_stage: str
+    summary: str
+
+
+def rescore(
+    conn: Connection, event_id: str, attendee_ids: Iterable[str], models: Models, now: float,
+    changes: list[ScoreChange] | None = None,
+) -> int:  # fmt: skip
+    """Recompute and upsert the scores of ``attendee_ids``; returns how many were written.
+
+    ``changes``, when given, receives each attendee's old and new score and stage (and journey summary).
+    """
+    session = Session(conn)
+    venue = load_venue(session, event_id)
+    ids = list(attendee_ids)
+    old = {s.attendee_id: s for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.attendee_id).in_(ids)))}
+    rows = []
+    for attendee in session.exec(select(Attendee).where(col(Attendee.id).in_(ids))):
+        values = evaluate(load_journey(session, attendee, venue, now), venue, models, now)
+        summary = values.pop("_summary")
+        rows.append(values)
+        if changes is not None:
+            was = old.get(attendee.id)
+            changes.append(ScoreChange(attendee.id, now, was.score if was else None, values["score"],
+                                       was.stage if was else None, values["stage"], summary))  # fmt: skip
+    if rows:
+        table = AttendeeScore.__table__  # type: ignore[attr-defined]
+        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+        for row in rows:
+            update = {k: v for k, v in row.items() if k != "attendee_id"}
+            conn.execute(insert.values(row).on_conflict_do_update(index_elements=["attendee_id"], set_=update))
+    return len(rows)
+
+
+class ScoreKeeper:
+    """Rescores the attendees whose journeys changed, a few seconds after they changed."""
+
+    def __init__(self, engine: Engine, event_id: str, now: Callable[[], float], models: Models | None = None):
+        self._db = engine
+        self.event_id = event_id
+        self._now = now
+        self.models = models or Models.defaults()
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rescored = 0
+        self.listeners: list[Callable[[list[ScoreChange]], None]] = []  # told after each rescore commits
+        # Told inside the rescoring transaction: the CRM outbox enqueues there (change and sync commit together).
+        self.in_transaction: list[Callable[[Connection, list[ScoreChange]], None]] = []
+
+    def mark(self, attendee_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._dirty.update(attendee_ids)
+
+    def on_visit_events(self, events: list[domain.VisitEvent]) -> None:
+        self.mark(e.visit.attendee_id for e in events)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="score-keeper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def flush(self) -> int:
+        with self._lock:
+            batch, self._dirty = self._dirty, set()
+        if not batch:
+            return 0
+        changes: list[ScoreChange] = []
+        with self._db.begin() as conn:
+            written = rescore(conn, self.event_id, batch, self.models, self._now(), changes)
+            for hook in self.in_transaction:
+                hook(conn, changes)
+        self.rescored += written
+        for listener in self.listeners:
+            try:
+                listener(changes)
+            except Exception:
+                log.exception("score listener failed")
+        return written
+
+    def _run(self) -> None:
+        while not self._stop.wait(RESCORE_INTERVAL_S):
+            try:
+                self.flush()
+            except Exception:  # keep scoring alive; the journey data is safe in the store
+                log.exception("rescoring failed")

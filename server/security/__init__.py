@@ -1,0 +1,1 @@
+"""Security adapters: the broker's access control generated from the device registry."""

@@ -1,0 +1,85 @@
+"""`touchpoints broker ...` and `touchpoints privacy ...`: security and privacy chores for operators."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+broker_app = typer.Typer(help="The MQTT broker's access control, generated from the device registry.")
+privacy_app = typer.Typer(help="Privacy chores: retention of raw sightings.")
+console = Console(stderr=True)
+
+
+def _settings() -> Any:
+    from server.core.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@broker_app.command("config")
+def broker_config(
+    out: Annotated[Path, typer.Option(help="Directory for `passwd` and `acl` (Mosquitto's password_file, acl_file)")],
+    ingest_user: Annotated[
+        str | None, typer.Option(help="The server's broker username (default: the one in TOUCHPOINTS_MQTT_URL)")
+    ] = None,
+    ingest_password: Annotated[
+        str | None,
+        typer.Option(envvar="TOUCHPOINTS_BROKER_INGEST_PASSWORD", help="Its password (default: from the URL)"),
+    ] = None,
+) -> None:
+    """Write Mosquitto's password file and ACL: enrolled, unrevoked devices, each limited to its own topics."""
+    from server.core.config import parse_mqtt_url
+    from server.security import broker_config as generator
+    from server.store.db import make_engine
+
+    settings = _settings()
+    endpoint = parse_mqtt_url(settings.mqtt_url) if settings.mqtt_url else None
+    user = ingest_user or (endpoint.username if endpoint else None)
+    password = ingest_password or (endpoint.password if endpoint else None)
+    if not user or not password:
+        console.print("[red]the ingest user needs a name and password: put them in TOUCHPOINTS_MQTT_URL "
+                      "(mqtt://user:password@host) or pass --ingest-user/--ingest-password[/red]")  # fmt: skip
+        raise typer.Exit(2)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        config = generator.build(engine, settings.mqtt_topic_prefix, settings.event_id, user, password)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    passwd, acl = generator.write(config, out)
+    for line in config.skipped:
+        console.print(f"left out {line}")
+    console.print(f"wrote {passwd} and {acl}: {len(config.devices)} device(s) + ingest user {user!r}")
+    console.print("reload a running Mosquitto with SIGHUP (e.g. `docker compose kill -s HUP mosquitto`)")
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    days: Annotated[
+        float | None, typer.Option(help="Keep this many days (default TOUCHPOINTS_SIGHTING_RETENTION_DAYS)")
+    ] = None,
+) -> None:
+    """Delete raw sightings older than the retention limit (visits, scores and taps are kept)."""
+    from server.security.retention import purge_sightings
+    from server.store.db import make_engine
+
+    settings = _settings()
+    keep = days if days is not None else settings.sighting_retention_days
+    if keep is None:
+        console.print("no retention limit set (TOUCHPOINTS_SIGHTING_RETENTION_DAYS): nothing to do")
+        return
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        deleted = purge_sightings(engine, keep)
+    finally:
+        engine.dispose()
+    console.print(f"deleted {deleted} raw sighting(s) older than {keep:g} day(s)")

@@ -1,0 +1,138 @@
+"""Plain builders for the Salesforce sync tests: a small event, scores, a connection to the emulator."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from server.crm.connection import ConnectionConfig
+from server.crm.emulator.server import EmulatorServer
+from server.store.models import Attendee, AttendeeRole, AttendeeScore, Event, Exhibitor, Zone, ZoneKind
+
+EVENT = "conf"
+T0 = 1_780_000_000.0  # the event starts here; tests pass time explicitly
+T_END = T0 + 9 * 3600
+
+
+def connection_config(server: EmulatorServer, flow: str = "password", timeout_s: float = 5.0) -> ConnectionConfig:
+    emu = server.emulator
+    return ConnectionConfig(
+        auth_flow=flow,
+        login_url=server.url,
+        username=emu.username,
+        password=emu.password,
+        security_token=emu.security_token,
+        client_id=emu.client_id,
+        client_secret=emu.client_secret,
+        ca_bundle=server.ca_path,
+        timeout_s=timeout_s,
+    )
+
+
+class Clock:
+    """The event's time: starts at ``at`` and runs with the wall clock (so backoffs elapse); set ``at`` to jump."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self._start = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.at + time.monotonic() - self._start
+
+
+def seed_event(engine: Engine, attendees: int = 3, *, consent: bool = True) -> list[str]:
+    """An event with a booth; ``attendees`` consenting attendees a000.. plus "nocrm" (no CRM consent) and staff."""
+    with Session(engine) as s:
+        s.add(Event(id=EVENT, name="Touch Conf", starts_at=T0, ends_at=T_END))
+        s.add(Exhibitor(id="acme", event_id=EVENT, name="Acme"))
+        s.commit()
+        s.add(
+            Zone(
+                id="booth-acme",
+                event_id=EVENT,
+                name="Acme booth",
+                kind=ZoneKind.BOOTH,
+                x=0,
+                y=0,
+                width=5,
+                height=5,
+                exhibitor_id="acme",
+            )
+        )
+        s.add(
+            Zone(id="entrance", event_id=EVENT, name="Entrance", kind=ZoneKind.ENTRANCE, x=10, y=0, width=5, height=5)
+        )
+        ids = [f"a{i:03d}" for i in range(attendees)]
+        for attendee_id in ids:
+            s.add(
+                Attendee(
+                    id=attendee_id,
+                    event_id=EVENT,
+                    name=f"Ada Person{attendee_id}",
+                    email=f"{attendee_id}@example.com",
+                    company="Initech",
+                    consent_crm=consent,
+                    interests=["ai", "retail"],
+                    registered_at=T0 - 86400,
+                )
+            )
+        s.add(
+            Attendee(
+                id="nocrm",
+                event_id=EVENT,
+                name="No Consent",
+                email="no@example.com",
+                consent_crm=False,
+                registered_at=T0 - 86400,
+            )
+        )
+        s.add(
+            Attendee(
+                id="staff1",
+                event_id=EVENT,
+                name="Staff Member",
+                role=AttendeeRole.STAFF,
+                consent_crm=True,
+                registered_at=T0 - 86400,
+            )
+        )
+        s.commit()
+    return ids
+
+
+def set_score(engine: Engine, attendee_id: str, score: float, *, grade: str = "B", stage: str = "engaged") -> None:
+    with Session(engine) as s:
+        row = s.get(AttendeeScore, attendee_id)
+        if row is None:
+            row = AttendeeScore(
+                attendee_id=attendee_id,
+                event_id=EVENT,
+                score=score,
+                grade=grade,
+                stage=stage,
+                model_version="test",
+                updated_at=T0,
+            )
+        row.score, row.grade, row.stage = score, grade, stage
+        s.add(row)
+        s.commit()
+
+
+def crm_env(server: EmulatorServer, database_url: str, **extra: str) -> dict[str, str]:
+    """TOUCHPOINTS_* variables for a CLI or worker process talking to the emulator."""
+    emu = server.emulator
+    env = {
+        "DATABASE_URL": database_url,
+        "EVENT_ID": EVENT,
+        "SALESFORCE_LOGIN_URL": server.url,
+        "SALESFORCE_CA_BUNDLE": str(server.ca_path),
+        "SALESFORCE_USERNAME": emu.username,
+        "SALESFORCE_PASSWORD": emu.password,
+        "SALESFORCE_SECURITY_TOKEN": emu.security_token,
+        "SALESFORCE_CLIENT_ID": emu.client_id,
+        "SALESFORCE_CLIENT_SECRET": emu.client_secret,
+        **extra,
+    }
+    return {f"TOUCHPOINTS_{k}": v for k, v in env.items()}
