@@ -32,6 +32,10 @@ SENSE_ITERATIONS = 1
 SENSE_INTERVAL_S = 0.1
 MAX_BADGE_ID_CHARS = 128  # the contract's limit
 MAX_NDEF_RECORDS = 16
+# nfcpy reports a failed NDEF read (a command timeout, a badge moving in the field) the same way as "no NDEF":
+# tag.ndef is None. A badge's id lives in its NDEF, so a tap is worth a few more reads (milliseconds each)
+# before it is published with its UID alone.
+NDEF_READ_ATTEMPTS = 3
 # URI query parameters that carry a badge id (https://event.example/b?badge=A123 -> A123).
 BADGE_QUERY_KEYS = ("badge", "badge_id", "id")
 KERNEL_DRIVER_HINT = (
@@ -195,14 +199,21 @@ class NfcReader:
         if not self.debouncer.presented(uid, now):
             log.debug("NFC: %s presented again within the re-tap gap", uid)
             return True
-        records: list[NdefRecord] = []
-        try:
-            if tag.ndef is not None:
-                records = records_from_ndef(tag.ndef.records)
-        except Exception as exc:  # a badge pulled away mid-read, or unreadable NDEF: the UID still counts
-            log.warning("NFC: could not read NDEF from %s: %s", uid, exc)
+        records = self._read_records(tag, uid)
         self._on_tap(TapRead(uid, now, badge_id_from_records(records), records))
         return True  # wait for the tag to leave: a badge held on the reader is one tap
+
+    @staticmethod
+    def _read_records(tag: Any, uid: str) -> list[NdefRecord]:
+        for attempt in range(1, NDEF_READ_ATTEMPTS + 1):
+            try:
+                ndef = tag.ndef  # nfcpy retries the read while it has none cached
+                if ndef is not None:
+                    return records_from_ndef(ndef.records)
+            except Exception as exc:  # a badge pulled away mid-read, or unreadable NDEF: the UID still counts
+                log.warning("NFC: could not read NDEF from %s (attempt %d): %s", uid, attempt, exc)
+        log.info("NFC: %s has no readable NDEF after %d reads; publishing its UID only", uid, NDEF_READ_ATTEMPTS)
+        return []
 
     def _tag_removed(self, tag: Any) -> bool:
         self.debouncer.removed(bytes(tag.identifier).hex(), self._clock())

@@ -7,6 +7,7 @@ only, MQTT tests use the embedded broker, and tests that need a real Mosquitto a
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -111,3 +112,16 @@ def real_mqtt_url() -> str:
 def topic_prefix() -> str:
     """A topic prefix of this test's own, so tests sharing a broker never see each other's messages."""
     return f"tpt{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """A CLI run in-process (typer's CliRunner) may install a root handler on a stream that closes with it;
+    later threads logging into it print "Logging error" noise. Each test gets the root logger back as it was."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

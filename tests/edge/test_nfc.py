@@ -79,3 +79,30 @@ def test_an_emulated_badge_becomes_one_tap_on_the_broker(
     assert (tap["device_id"], tap["event_id"], tap["seq"]) == ("door-1", "demo", 0)
     assert abs(tap["captured_at"] - time.time()) < 30
     assert len(collector.of_type("tap")) == 1
+
+
+class _FlakyNdefTag:
+    """A tag whose first NDEF reads fail the way nfcpy reports it (``tag.ndef`` is None), then succeed."""
+
+    def __init__(self, failures: int, badge_id: str) -> None:
+        import ndef
+
+        self.failures, self.reads = failures, 0
+        self._records = [ndef.TextRecord(badge_id)]
+
+    @property
+    def ndef(self) -> object | None:
+        self.reads += 1
+        if self.reads <= self.failures:
+            return None
+        return type("Ndef", (), {"records": self._records})()
+
+
+def test_a_failed_ndef_read_is_retried_before_the_tap_goes_out_with_its_uid_only() -> None:
+    from edge.nfc import NDEF_READ_ATTEMPTS, NfcReader
+
+    recovered = _FlakyNdefTag(failures=NDEF_READ_ATTEMPTS - 1, badge_id="B-7")
+    assert badge_id_from_records(NfcReader._read_records(recovered, "04aa")) == "B-7"
+    blank = _FlakyNdefTag(failures=NDEF_READ_ATTEMPTS, badge_id="never")
+    assert NfcReader._read_records(blank, "04bb") == []
+    assert blank.reads == NDEF_READ_ATTEMPTS
