@@ -2,7 +2,8 @@
 
 Purposes and where they are kept:
 - ``tracking``: BLE presence (``attendee.consent_tracking``). Ingest drops sightings without it; a change
-  reloads ingest's badge directory at once, so the very next sighting is judged by the new answer.
+  reloads ingest's badge directory at once, so the very next sighting is judged by the new answer. A
+  withdrawal also makes live presence forget the person at once: their open visit closes, occupancy drops.
 - ``push``: notifications on the phone (``attendee.consent_push``).
 - ``share_contact``: an exhibitor whose reader I tap or who scans my badge gets my contact, and so does the
   event's CRM (``attendee.consent_crm``). A change fills in or clears my leads' contact data.
@@ -64,6 +65,8 @@ def set_consents(session: Session, services: Services | None, attendee: Attendee
     session.refresh(attendee)
     if "tracking" in changed and services is not None:
         services.venue_changed()  # ingest's directory reloads now: the next sighting sees the new consent
+        if not changed["tracking"] and services.presence is not None:
+            services.presence.forget(attendee.id)  # the open visit closes now, the badge leaves occupancy
     return {**current, **changed}
 
 

@@ -9,14 +9,18 @@ access tokens) name me in ``subject``. Secrets (hashes of codes and tokens) are 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Table, delete, or_, select
 from sqlmodel import Session, SQLModel
 
+from server.crm.erasure import enqueue_crm_erasure
 from server.store import registry  # noqa: F401  (every table module is imported, so metadata knows them all)
 from server.store.app_models import AccountKind, LoginCode, RefreshToken
 from server.store.models import ApiToken, Attendee, Role
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +71,17 @@ def export(session: Session, attendee: Attendee) -> dict[str, Any]:
     return {"attendee": _plain(attendee, attendee_table), "tables": tables}
 
 
-def erase(session: Session, attendee: Attendee) -> dict[str, int]:
-    """Delete every row about the attendee, children before parents, then the attendee. Commits."""
+def erase(session: Session, attendee: Attendee, crm_policy: str = "delete") -> dict[str, int]:
+    """Delete every row about the attendee, children before parents, then the attendee. Commits.
+
+    What reached Salesforce is erased there too, per ``crm_policy`` (TOUCHPOINTS_SALESFORCE_ERASURE: delete
+    or anonymise the Lead): the instruction is written to the CRM erasure outbox in this same transaction
+    (server/crm/erasure.py), before the sync state that locates the Lead is deleted; ``counts`` then has
+    ``salesforce_<policy>: 1``. An attendee who never reached the CRM writes nothing.
+    """
     counts: dict[str, int] = {}
+    if enqueue_crm_erasure(session, attendee.id, attendee.event_id, crm_policy):
+        counts[f"salesforce_{crm_policy}"] = 1
     for table in reversed(SQLModel.metadata.sorted_tables):
         where = _mine(table, attendee.id)
         if where is None:
@@ -83,3 +95,12 @@ def erase(session: Session, attendee: Attendee) -> dict[str, int]:
     # The audit trail of an erasure: when and how much, never who (the log would otherwise keep the person).
     log.info("erased an attendee: %s", ", ".join(f"{t}={n}" for t, n in sorted(counts.items())))
     return counts
+
+
+def forget_everywhere(services: Services, attendee_id: str) -> None:
+    """After an erasure: ingest forgets the badge (its next signal is unknown) and live presence drops the
+    person at once, writing nothing (their visits are already deleted). Without presence in this process
+    (API-only workers) the live process learns it from its own directory within its reload interval."""
+    services.venue_changed()
+    if services.presence is not None:
+        services.presence.forget(attendee_id, erased=True)

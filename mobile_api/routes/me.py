@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from mobile_api.consent import PURPOSES, consent_history, consents_of, set_consents
 from mobile_api.deps import Me
-from mobile_api.erasure import erase, export
+from mobile_api.erasure import erase, export, forget_everywhere
 from mobile_api.qr import qr_svg
 from server.api.deps import ServicesDep, SessionDep
 from server.api.journey_view import JourneyOut, journey_view
@@ -142,11 +142,15 @@ def export_me(me: Me, session: SessionDep, services: ServicesDep) -> Response:
 
 
 class Erased(BaseModel):
-    erased: dict[str, int] = Field(description="Rows deleted per table")
+    erased: dict[str, int] = Field(
+        description="Rows deleted per table; `salesforce_delete` or `salesforce_anonymise`: 1 when my record in "
+        "the event's Salesforce is queued to be deleted or anonymised (docs/privacy.md)"
+    )
 
 
 @router.delete("", response_model=Erased, summary="Delete my account and every record about me (erasure)")
 def delete_me(me: Me, session: SessionDep, services: ServicesDep) -> Erased:
-    counts = erase(session, me)
-    services.venue_changed()  # ingest forgets the badge at once
+    attendee_id = me.id
+    counts = erase(session, me, services.settings.salesforce_erasure)
+    forget_everywhere(services, attendee_id)
     return Erased(erased=counts)

@@ -158,6 +158,11 @@ class Settings(BaseSettings):
     salesforce_emulator: bool = Field(
         default=False, description="`demo`: start the local Salesforce emulator and sync to it (enables the sync)."
     )
+    salesforce_erasure: Literal["delete", "anonymise"] = Field(
+        default="delete",
+        description="What erasing an attendee does to their Lead in Salesforce (docs/privacy.md): delete it "
+        "(its Tasks and campaign membership go with it) or anonymise it (personal fields overwritten).",
+    )
 
     # --- privacy
     sighting_retention_days: float | None = Field(

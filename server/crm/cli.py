@@ -116,7 +116,7 @@ def sync(
         return
     report = worker.drain()
     out.print(
-        f"sent {report.sent} (created {report.created}, updated {report.updated}), unchanged "
+        f"erased {report.erasures}, sent {report.sent} (created {report.created}, updated {report.updated}), unchanged "
         f"{report.skipped_unchanged}, parked {report.parked}, retrying {report.retrying}"
         + (f", stopped by: {report.failure}" if report.failure else "")
     )
@@ -145,11 +145,12 @@ def status() -> None:
     """Records per sync status, outbox depth and lag."""
     import orjson
 
+    from server.crm.erasure import waiting
     from server.crm.outbox import outbox_stats, state_counts
 
     engine = _engine(_settings())
     with engine.connect() as conn:
-        result = {**state_counts(conn), **outbox_stats(conn, time.time())}
+        result = {**state_counts(conn), **outbox_stats(conn, time.time()), "erasures_waiting": waiting(conn)}
     print(orjson.dumps(result).decode())
 
 

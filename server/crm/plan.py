@@ -21,6 +21,7 @@ BACKOFF_CAP_S = 300.0  # retries of a busy record or a down org never wait longe
 
 @dataclass
 class DrainReport:
+    erasures: int = 0  # erased attendees' records deleted or anonymised in Salesforce
     changes: int = 0
     sent: int = 0
     created: int = 0

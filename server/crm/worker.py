@@ -1,6 +1,7 @@
 """The sync worker: drains the outbox into Salesforce, batch by batch, surviving what Salesforce does.
 
-One drain: read the due changes (oldest first), coalesce them per attendee, rebuild each attendee's records
+One drain: first the erasures (:mod:`server.crm.erasure`: erased attendees' Leads deleted or anonymised), then
+read the due changes (oldest first), coalesce them per attendee, rebuild each attendee's records
 from the store (latest values), skip records whose last sent payload is unchanged, write the people first
 (Lead upsert on the External ID, or the matched Contact by Id), then what hangs off them (CampaignMember,
 Tasks) once they have Salesforce ids. Then, per attendee: every record synced or parked -> its outbox rows go;
@@ -25,7 +26,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server.crm import outbox
+from server.crm import erasure, outbox
 from server.crm.facts import EventFacts, load_contexts, load_event
 from server.crm.feed import pull_leads, pull_rule_actions
 from server.crm.mapping import Mapping, SfRecord, campaign_record, record_key
@@ -107,7 +108,7 @@ class CrmSync:
                 for event_id in closed_events(self.engine, self.now()):
                     run_post_event(self.engine, event_id, now=self.now())
                 report = self.drain_once()
-                busy = report.changes > 0 and report.failure is None
+                busy = (report.changes > 0 or report.erasures > 0) and report.failure is None
             except Exception:  # keep syncing: the changes are safe in the outbox
                 log.exception("Salesforce sync drain failed")
                 busy = False
@@ -131,6 +132,7 @@ class CrmSync:
                 continue
             report = self.drain_once()
             for name in (
+                "erasures",
                 "changes",
                 "sent",
                 "created",
@@ -143,9 +145,9 @@ class CrmSync:
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.lags.extend(report.lags)
             total.failure = report.failure or total.failure
-            if report.changes == 0 and report.failure is None:
+            if report.changes == 0 and report.erasures == 0 and report.failure is None:
                 with self.engine.connect() as conn:
-                    if outbox.outbox_stats(conn, time.time())["outbox_rows"] == 0:
+                    if outbox.outbox_stats(conn, time.time())["outbox_rows"] == 0 and erasure.waiting(conn) == 0:
                         break
                 time.sleep(0.05)  # rows backing off: wait for them
             time.sleep(self.throttle_delay())
@@ -156,6 +158,16 @@ class CrmSync:
         report = DrainReport()
         now, wall = self.now(), time.time()  # the event's clock for facts; the outbox runs on the wall clock
         if wall < self.paused_until or self.sender is None or self.config.dry_run:
+            return report
+        # Erasures first: the right to erasure waits for no backlog (and the erased have no changes left).
+        report.erasures, failure = erasure.drain_erasures(
+            self.engine, self.sender, self.mapping, wall, self.config.backoff_base_s
+        )
+        if failure is not None:
+            self._pause(failure, wall)
+            report.failure = failure.message
+            if self.on_report is not None:
+                self.on_report(report)
             return report
         with self.engine.connect() as conn:
             changes = outbox.due_changes(conn, wall, DRAIN_MAX_ROWS)

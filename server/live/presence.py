@@ -89,6 +89,37 @@ class LivePresence:
         """Zones or devices changed (API, import): the worker reloads them before its next step."""
         self._venue_changed.set()
 
+    def forget(self, attendee_id: str, *, erased: bool = False) -> None:
+        """Tracking consent withdrawn (or the attendee erased): drop them now, from any thread.
+
+        Done under the lock every worker step holds, so it is ordered with the steps: their open visit closes
+        (at its last evidence) and they leave occupancy before this returns. Their signals still queued from
+        before the change are dropped too (ingest refuses any later ones). The close is persisted and told to
+        listeners like any visit end — except after an erasure, whose visits are already deleted: then nothing
+        is written about the person. (Another process's presence is not reached: see docs/privacy.md.)
+        """
+        with self._queue.mutex:  # batches not yet taken by the worker (copies: ingest's lists are shared)
+            waiting = list(self._queue.queue)
+            self._queue.queue.clear()
+            self._queue.queue.extend(
+                (
+                    [s for s in sightings if s.attendee_id != attendee_id],
+                    [t for t in taps if t.attendee_id != attendee_id],
+                )
+                for sightings, taps in waiting
+            )
+        with self._lock:
+            events = self.engine.forget(attendee_id, self.clock.now())
+        if erased or not events:
+            return
+        with self._db.begin() as conn:
+            persist_visit_events(conn, self.event_id, events)
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:
+                log.exception("visit listener failed")
+
     # --- reads
 
     def occupancy(self) -> dict[str, int]:

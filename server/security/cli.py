@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 broker_app = typer.Typer(help="The MQTT broker's access control, generated from the device registry.")
-privacy_app = typer.Typer(help="Privacy chores: retention of raw sightings.")
+privacy_app = typer.Typer(help="Privacy chores: retention of raw sightings, erasure of a person.")
 console = Console(stderr=True)
 
 
@@ -83,3 +83,37 @@ def privacy_purge(
     finally:
         engine.dispose()
     console.print(f"deleted {deleted} raw sighting(s) older than {keep:g} day(s)")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    attendee_id: Annotated[str, typer.Argument(help="The attendee's id (as in the registration import)")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do it (without it: say what would be erased)")] = False,
+) -> None:
+    """Erase a person on their request: every row about them, and their Lead in Salesforce (per
+    TOUCHPOINTS_SALESFORCE_ERASURE), as `DELETE /app/v1/me` does. A running server forgets the badge within
+    its directory's reload interval."""
+    from sqlmodel import Session
+
+    from mobile_api.erasure import erase, export
+    from server.store.db import make_engine
+    from server.store.models import Attendee
+
+    settings = _settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        with Session(engine) as session:
+            attendee = session.get(Attendee, attendee_id)
+            if attendee is None or attendee.event_id != settings.event_id:
+                console.print(f"[red]no attendee {attendee_id!r} in event {settings.event_id!r}[/red]")
+                raise typer.Exit(1)
+            if not yes:
+                tables = export(session, attendee)["tables"]
+                rows = ", ".join(f"{t}={len(r)}" for t, r in sorted(tables.items())) or "no other rows"
+                console.print(f"would erase the attendee and {rows}; Salesforce: {settings.salesforce_erasure} "
+                              "(run again with --yes)")  # fmt: skip
+                return
+            counts = erase(session, attendee, settings.salesforce_erasure)
+    finally:
+        engine.dispose()
+    console.print("erased: " + ", ".join(f"{t}={n}" for t, n in sorted(counts.items())))

@@ -55,3 +55,28 @@ class CrmSyncState(SQLModel, table=True):
     enqueued_at: float | None = None  # when the oldest change it carries was captured (lag = synced_at - this)
     updated_at: float
     synced_at: float | None = None
+
+
+class CrmErasure(SQLModel, table=True):
+    """An erased attendee's record to delete or anonymise in Salesforce: written in the erasure's transaction.
+
+    It holds no personal data, only what finds the record again: the External ID value (the attendee id, which
+    names nobody once the attendee row is gone) and the Salesforce id when one was known. Deleted once
+    Salesforce has done it (or the record was not there), so it outlives the erasure only while Salesforce is
+    unreachable. The column is deliberately not called ``attendee_id``: export and erasure find a person's
+    rows by that name, and this row must survive the erasure that writes it.
+    """
+
+    __tablename__ = "crm_erasure"
+    __table_args__ = (Index("ix_crm_erasure_due", "next_attempt_at", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))
+    event_id: str = Field(max_length=64)
+    external_id: str = Field(max_length=160)  # the person's External ID value (Touchpoints_Id__c)
+    sobject: str | None = Field(default=None, max_length=40)  # Lead or Contact, when the sync state knew it
+    sf_id: str | None = Field(default=None, max_length=18)
+    policy: str = Field(max_length=16)  # delete, anonymise (TOUCHPOINTS_SALESFORCE_ERASURE at erasure time)
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    error: str | None = Field(default=None, max_length=2000)

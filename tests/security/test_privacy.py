@@ -21,6 +21,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Table,
+    delete,
     func,
     insert,
     or_,
@@ -33,6 +34,7 @@ from server.app import create_app
 from server.core.config import load_settings
 from server.security.retention import purge_sightings
 from server.store import registry  # noqa: F401  (every table module imported: metadata knows them all)
+from server.store.crm_models import CrmErasure, CrmSyncState
 from server.store.db import make_engine, migrate
 from server.store.models import AgendaSession, Attendee, Touchpoint, TouchpointType
 
@@ -151,6 +153,13 @@ def test_erasure_leaves_no_row_anywhere_that_references_the_attendee(
     with caplog.at_level(logging.INFO):
         erased = client.delete("/app/v1/me", headers=me)
     assert erased.status_code == 200, erased.text
+    # One thing is left on purpose: the instruction to erase me in Salesforce too, which must survive a crash
+    # or an outage. It holds only the key that finds my Lead there, and goes once Salesforce has done it
+    # (tests/crm/test_crm_erasure.py).
+    assert _where_i_remain(engine) == ["crm_erasure.external_id"]
+    assert erased.json()["erased"]["salesforce_delete"] == 1
+    with engine.begin() as conn:
+        conn.execute(delete(CrmErasure))  # as the CRM worker does once Salesforce has done it
     assert _where_i_remain(engine) == []
     assert client.get("/app/v1/me", headers=me).status_code == 401
     assert any("erased" in r.getMessage() and ME not in r.getMessage() for r in caplog.records), (
@@ -207,3 +216,32 @@ def test_consent_given_at_registration_is_recorded_with_its_time_and_source(env:
     client.put("/app/v1/me/consent", json={"tracking": False}, headers=me)
     history = client.get("/app/v1/me/consent", headers=me).json()["history"]
     assert (history[-1]["purpose"], history[-1]["granted"], history[-1]["source"]) == ("tracking", False, "app")
+
+
+def test_an_organizer_erases_a_person_from_the_shell(
+    env: tuple[TestClient, Engine], database_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    from typer.testing import CliRunner
+
+    from server.cli import app
+
+    _client, engine = env
+    with engine.begin() as conn:  # the person reached the CRM once (sync state: a synced Lead)
+        conn.execute(insert(CrmSyncState).values(record_key=f"Lead:{ME}", event_id=EVENT, attendee_id=ME,
+                                                 sobject="Lead", external_id=ME, sf_id="00Q000000000001AAA",
+                                                 status="synced", attempts=0, updated_at=T0))  # fmt: skip
+    monkeypatch.setenv("TOUCHPOINTS_DATABASE_URL", database_url)
+    monkeypatch.setenv("TOUCHPOINTS_EVENT_ID", EVENT)
+    monkeypatch.setenv("TOUCHPOINTS_SALESFORCE_ERASURE", "anonymise")
+    dry = CliRunner().invoke(app, ["privacy", "erase", ME])
+    assert dry.exit_code == 0 and "would erase" in dry.output and "crm_sync_state=1" in dry.output, dry.output
+    with Session(engine) as s:
+        assert s.get(Attendee, ME) is not None
+    done = CliRunner().invoke(app, ["privacy", "erase", ME, "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "salesforce_anonymise=1" in done.output
+    with Session(engine) as s:
+        assert s.get(Attendee, ME) is None
+        [row] = s.execute(select(CrmErasure)).scalars()
+        assert (row.policy, row.sf_id) == ("anonymise", "00Q000000000001AAA")
+    assert CliRunner().invoke(app, ["privacy", "erase", ME, "--yes"]).exit_code == 1  # gone: nothing to erase

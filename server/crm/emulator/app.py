@@ -1,7 +1,8 @@
 """The emulator's HTTP surface: OAuth token and SOAP login, REST sObjects, Collections, SOQL, Bulk API 2.0.
 
 Answers are shaped as Salesforce shapes them: errors as ``[{"message", "errorCode", "fields"}]``; upsert by
-External ID 201 (created) / 200 (updated, API 46.0+) / 300 (several matches); Collections results in request
+External ID 201 (created) / 200 (updated, API 46.0+) / 300 (several matches); delete by Id or External ID
+204 (404 NOT_FOUND, or ENTITY_IS_DELETED once deleted); Collections results in request
 order with ``statusCode`` per error; every data response carries ``Sforce-Limit-Info: api-usage=N/M``.
 """
 
@@ -220,6 +221,9 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
             if method == "PATCH":
                 org.update(sobject, rest[0], body)
                 return Response(status_code=204)
+            if method == "DELETE":
+                org.delete(sobject, rest[0])
+                return Response(status_code=204)
             record = org.get(sobject, rest[0])
             if record is None:
                 raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
@@ -238,6 +242,9 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
                 raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
             if len(ids) > 1:
                 raise MultipleMatches(ids)
+            if method == "DELETE":  # DELETE /sobjects/X/<External ID field>/<value>: 204, as by Id
+                org.delete(sobject, ids[0])
+                return Response(status_code=204)
             return JSONResponse({"attributes": {"type": sobject}, **(org.get(sobject, ids[0]) or {})})
     raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
 

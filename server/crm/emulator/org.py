@@ -155,6 +155,7 @@ class Org:
 
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {name: {} for name in SCHEMA})
     missing_fields: set[tuple[str, str]] = field(default_factory=set)  # (object, field) the org lacks (crm check)
+    deleted: set[str] = field(default_factory=set)  # ids of deleted records (the recycle bin)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     clock: str = "2026-01-01T00:00:00.000+0000"
@@ -288,6 +289,26 @@ class Org:
                 return matches[0], False
             body[ext_field] = ext_value
             return self.create(sobject, body), True
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Delete a record as Salesforce does: a Lead or Contact takes its campaign memberships and its activities
+        (Tasks whose ``WhoId`` it is) with it. A deleted id answers ENTITY_IS_DELETED (it sits in the recycle
+        bin), an unknown one NOT_FOUND, both 404."""
+        with self.lock:
+            record = self.records.get(sobject, {}).pop(record_id, None)
+            if record is None:
+                if record_id in self.deleted:
+                    raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [], 404)
+                raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
+            self.deleted.add(record_id)
+            for name, value in self._keys(sobject, record).items():
+                if value is not None:
+                    self._index.get((sobject, name), {}).get(value, set()).discard(record_id)
+            if sobject in ("Lead", "Contact"):
+                who = "LeadId" if sobject == "Lead" else "ContactId"
+                for child, link in (("CampaignMember", who), ("Task", "WhoId")):
+                    for child_id in [i for i, r in self.records[child].items() if r.get(link) == record_id]:
+                        self.delete(child, child_id)
 
     def _validate(self, sobject: str, data: dict[str, Any], own_id: str | None) -> None:
         if sobject == "CampaignMember":
