@@ -22,6 +22,7 @@ from server.store.db import make_engine, migrate
 
 POSTGRES_URL = os.environ.get("TOUCHPOINTS_TEST_POSTGRES_URL") or None
 MQTT_URL = os.environ.get("TOUCHPOINTS_TEST_MQTT_URL") or None
+REDIS_URL = os.environ.get("TOUCHPOINTS_TEST_REDIS_URL") or None  # scale-out tests (tests/server/scaleout)
 DATABASES = ["sqlite", "postgres"]
 
 
@@ -38,7 +39,7 @@ def _pg_host_port(url: str) -> tuple[str, int]:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    return parsed.host or "127.0.0.1", parsed.port or 5432
+    return parsed.host or "127.0.0.1", parsed.port or (6379 if url.startswith("redis") else 5432)
 
 
 def postgres_sqlalchemy_url(url: str) -> str:
@@ -106,6 +107,15 @@ def real_mqtt_url() -> str:
         pytest.skip("needs a real broker: set TOUCHPOINTS_TEST_MQTT_URL")
     _require_tcp(MQTT_URL, "the MQTT broker", "TOUCHPOINTS_TEST_MQTT_URL")
     return MQTT_URL
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A real Redis (the scale-out tests): skipped without TOUCHPOINTS_TEST_REDIS_URL, failed if unreachable."""
+    if not REDIS_URL:
+        pytest.skip("needs Redis: set TOUCHPOINTS_TEST_REDIS_URL")
+    _require_tcp(REDIS_URL, "Redis", "TOUCHPOINTS_TEST_REDIS_URL")
+    return REDIS_URL
 
 
 @pytest.fixture

@@ -73,9 +73,9 @@ def crm(
 
 @app.command()
 def ingest(
-    mqtt: Annotated[str, typer.Option(help="A real broker (Mosquitto): the embedded one is not for benchmarks")] = (
-        "mqtt://127.0.0.1:1883"
-    ),
+    mqtt: Annotated[
+        str, typer.Option(help="'private' starts a Mosquitto with production queue limits; or a broker URL")
+    ] = "private",
     database: Annotated[str | None, typer.Option(help="PostgreSQL URL; default a temporary SQLite file")] = None,
     devices: Annotated[int, typer.Option(min=1)] = 200,
     attendees: Annotated[int, typer.Option(min=10)] = 5000,
@@ -84,11 +84,14 @@ def ingest(
     record: RecordOption = True,
 ) -> None:
     """Sightings/s through validate -> store -> presence, beside a bare receive-and-decode baseline."""
+    from server.bench.broker import PRIVATE, broker_for_bench
     from server.bench.ingest import run_ingest_bench
     from server.bench.report import emit
 
-    result = run_ingest_bench(mqtt, database, devices=devices, attendees=attendees, batches=batches,
-                              per_batch=per_batch)  # fmt: skip
+    with broker_for_bench(mqtt) as url:
+        result = run_ingest_bench(url, database, devices=devices, attendees=attendees, batches=batches,
+                                  per_batch=per_batch)  # fmt: skip
+    result["broker"] = mqtt if mqtt == PRIVATE else "given"
     emit(result, name="ingest", record=record)
 
 

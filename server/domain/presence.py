@@ -342,7 +342,10 @@ class PresenceEngine:
             if badge is not None:
                 self._evaluate(badge, now, events)
         self._dirty.clear()
-        if now >= self._next_sweep:  # timeouts need no message: sweep about once a second of data time
+        # Timeouts need no message: sweep about once a second of data time; and again at once when time went
+        # back (an idle tick on the wall clock before the first signal, then a replay of older data), or the
+        # scanners judged down then would stay so.
+        if now >= self._next_sweep or now < self._next_sweep - 2.0:
             self._next_sweep = now + 1.0
             quiet = now - self.params.scanner_down_s
             self._down = [k for k in self._rings if self._heard_at.get(k, -math.inf) < quiet]

@@ -12,10 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from edge.protocol import Heartbeat, MessageKind, SightingBatch, Status, Tap
+from edge.protocol import BeaconFormat, Heartbeat, MessageKind, SightingBatch, Status, Tap
 from server.domain import model as domain
 from server.ingest.decode import Accepted, Rejected
 from server.ingest.directory import BadgeInfo, Directory
@@ -78,7 +79,7 @@ def write_batch(
     if new_keys:
         result.seq_gaps, result.seq_late = _sequence_gaps(conn, new_keys)
 
-    touchpoints: list[dict[str, Any]] = []
+    touchpoints: list[tuple[Any, ...]] = []
     device_updates: dict[str, dict[str, Any]] = {}
     for (dev, seq), item in keyed.items():
         if (dev, seq) not in new_keys:
@@ -108,8 +109,7 @@ def write_batch(
                 _bump(seen, "last_seen_at", received_at)
 
     if touchpoints:
-        statement = _insert(conn, TOUCHPOINT).on_conflict_do_nothing(index_elements=["device_id", "seq", "idx"])
-        conn.execute(statement, touchpoints)
+        insert_touchpoints(conn, touchpoints)
     for device_id, values in device_updates.items():
         _update_device(conn, device_id, values)
     # A refused retained message comes back on every resubscribe: keep it once.
@@ -182,7 +182,7 @@ def _presence_may_use(badge: BadgeInfo) -> bool:
 
 def _tap_row(
     tap: Tap, item: Accepted, received_at: float, event_id: str, directory: Directory, result: WriteResult
-) -> dict[str, Any]:
+) -> tuple[Any, ...]:
     badge = directory.badge_by_tap(tap.uid, tap.badge_id)
     if badge is None:
         result.unknown_badges += 1
@@ -194,82 +194,86 @@ def _tap_row(
         data["badge_id"] = tap.badge_id
     if tap.ndef:
         data["ndef"] = [r.model_dump() for r in tap.ndef]
-    return _row(
-        TouchpointType.TAP,
-        tap.captured_at,
-        received_at,
-        event_id,
-        item,
-        tap.seq,
-        0,
-        attendee_id=badge.attendee_id if badge else None,
-        data=data,
-    )
+    device = item.device
+    return (
+        event_id, _TAP, tap.captured_at, received_at, badge.attendee_id if badge else None, device.id,
+        device.zone_id, tap.seq, 0, None, None, None, None, None, orjson.dumps(data).decode(),
+    )  # fmt: skip
 
 
 def _sighting_rows(
     batch: SightingBatch, item: Accepted, received_at: float, event_id: str, directory: Directory, result: WriteResult
-) -> list[dict[str, Any]]:
+) -> list[tuple[Any, ...]]:
+    """The hot loop of ingest (every sighting passes here): plain tuples in ``TOUCHPOINT_COLUMNS`` order."""
     rows = []
+    device_id, zone_id, seq = item.device.id, item.device.zone_id, batch.seq
+    lookup = directory.badge_by_beacon
+    to_presence = result.presence_sightings.append
+    discarded = unknown = 0
     for idx, s in enumerate(batch.sightings):
-        badge = directory.badge_by_beacon(s.beacon_id)
-        if badge is not None and not badge.trackable:
-            # No tracking without consent: the sighting is dropped on arrival and only counted.
-            result.discarded_no_consent += 1
-            continue
+        badge = lookup(s.beacon_id)
+        attendee_id = None
         if badge is None:
-            result.unknown_badges += 1
-        elif _presence_may_use(badge):
-            result.presence_sightings.append(
-                domain.Sighting(
-                    badge.attendee_id, item.device.id, s.rssi, s.first_seen, s.last_seen, s.count, s.distance_m
+            unknown += 1
+        elif not badge.trackable:
+            # No tracking without consent: the sighting is dropped on arrival and only counted.
+            discarded += 1
+            continue
+        else:
+            attendee_id = badge.attendee_id
+            if badge.role != AttendeeRole.STAFF:  # _presence_may_use, inlined on the hot path
+                to_presence(
+                    domain.Sighting(attendee_id, device_id, s.rssi, s.first_seen, s.last_seen, s.count, s.distance_m)
                 )
-            )
-        data = {"format": s.format.value}
-        if s.battery_mv is not None:
-            data["battery_mv"] = s.battery_mv  # type: ignore[assignment]
-        rows.append(
-            _row(
-                TouchpointType.SIGHTING,
-                s.first_seen,
-                received_at,
-                event_id,
-                item,
-                batch.seq,
-                idx,
-                attendee_id=badge.attendee_id if badge else None,
-                beacon_id=s.beacon_id,
-                rssi=s.rssi,
-                distance_m=s.distance_m,
-                count=s.count,
-                ended_at=s.last_seen,
-                data=data,
-            )
-        )
+        data = _FORMAT_DATA[s.format] if s.battery_mv is None else _sighting_data(s.format, s.battery_mv)
+        rows.append((
+            event_id, _SIGHTING, s.first_seen, received_at, attendee_id, device_id, zone_id, seq, idx,
+            s.beacon_id, s.rssi, s.distance_m, s.count, s.last_seen, data,
+        ))  # fmt: skip
+    result.discarded_no_consent += discarded
+    result.unknown_badges += unknown
     result.touchpoints[TouchpointType.SIGHTING.value] += len(rows)
     return rows
 
 
-_ROW_DEFAULTS = {
-    "attendee_id": None, "beacon_id": None, "rssi": None, "distance_m": None,
-    "count": None, "ended_at": None, "data": None,
-}  # fmt: skip
+_TAP, _SIGHTING = TouchpointType.TAP.value, TouchpointType.SIGHTING.value
+# The ``data`` of a sighting without a battery reading is one of a few strings: built once, not per row.
+_FORMAT_DATA = {f: orjson.dumps({"format": f.value}).decode() for f in BeaconFormat}
 
 
-def _row(
-    type_: TouchpointType, occurred_at: float, received_at: float, event_id: str, item: Accepted,
-    seq: int, idx: int, **values: Any,
-) -> dict[str, Any]:  # fmt: skip
-    # Every row has every column: executemany needs uniform parameter sets.
-    return {
-        **_ROW_DEFAULTS,
-        "event_id": event_id,
-        "type": type_.value,
-        "occurred_at": occurred_at,
-        "received_at": received_at,
-        "device_id": item.device.id,
-        "zone_id": item.device.zone_id,
-        "seq": seq,
-        "idx": idx,
-        **values,
-    }
+def _sighting_data(format_: BeaconFormat, battery_mv: int) -> str:
+    return orjson.dumps({"format": format_.value, "battery_mv": battery_mv}).decode()
+
+
+# Device signals are written in this column order, as tuples, straight to the driver: the ORM's per-row
+# parameter processing cost more than the database itself (docs/performance.md, "ingest").
+TOUCHPOINT_COLUMNS = (
+    "event_id", "type", "occurred_at", "received_at", "attendee_id", "device_id", "zone_id", "seq", "idx",
+    "beacon_id", "rssi", "distance_m", "count", "ended_at", "data",
+)  # fmt: skip
+_COLUMN_LIST = ", ".join(f'"{c}"' for c in TOUCHPOINT_COLUMNS)
+_SQLITE_INSERT = (
+    f"INSERT INTO touchpoint ({_COLUMN_LIST}) VALUES ({', '.join('?' for _ in TOUCHPOINT_COLUMNS)}) "
+    "ON CONFLICT (device_id, seq, idx) DO NOTHING"
+)
+_PG_COPY = f"COPY touchpoint ({_COLUMN_LIST}) FROM STDIN"
+
+
+def insert_touchpoints(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Append device touchpoints inside the caller's transaction.
+
+    Only messages whose idempotency key was new in this same transaction get here, so a row cannot exist
+    already; PostgreSQL therefore takes them by COPY (no ON CONFLICT there; the unique constraint still
+    guards, and a violation fails the batch, which the consumer then stores message by message). SQLite keeps
+    ON CONFLICT DO NOTHING, which costs it nothing extra.
+    """
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            with cursor.copy(_PG_COPY) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(_SQLITE_INSERT, rows)
+    finally:
+        cursor.close()

@@ -194,10 +194,10 @@ class LivePresence:
                 events += self.engine.tap(signal)
             else:
                 pending.append(signal)
-            self.clock.observe(at)
         if pending:
             events += self.engine.observe(pending)
         if timeline:
+            self.clock.observe(latest)  # once per step: it only ever moves forward, to the latest capture
             events += self.engine.advance(latest)
         return events
 

@@ -173,6 +173,18 @@ def test_a_scanner_that_hears_no_badge_at_all_is_down_not_evidence() -> None:
     assert e.zone_of("att-1") == "zone-a"
 
 
+def test_an_idle_tick_on_a_clock_ahead_of_the_data_does_not_leave_every_scanner_down() -> None:
+    # Before the first signal the live clock can only say "now" on the wall clock; a replay or a simulator
+    # then brings data from earlier. Found by `touchpoints bench ingest`: every scanner stayed "down" and
+    # each decision paid for a hundred silent scanners.
+    e = engine()
+    e.advance(1_000_000.0)  # idle tick, wall time, nothing heard: both scanners are down
+    assert sorted(e._down) == ["scan-a", "scan-b"]
+    stay(e, "att-1", 0, 40, scan_a=2.0, scan_b=9.0)
+    assert e._down == []
+    assert e.zone_of("att-1") == "zone-a"
+
+
 def test_occupancy_counts_badges_per_zone() -> None:
     e = engine()
     for attendee, distances in (("att-1", (1.5, 10.5)), ("att-2", (2.0, 9.0)), ("att-3", (10.5, 1.5))):
