@@ -116,8 +116,7 @@ def apply_reports(session: Session, services: Services, attendee: Attendee, repo
     if sightings:
         session.commit()
         outcome.accepted = len(sightings)
-        if services.presence is not None:
-            services.presence.feed(WriteResult(presence_sightings=sightings))
+        services.feed_live(WriteResult(presence_sightings=sightings))  # here, or to the live worker
         if services.scores is not None:
             services.scores.mark([attendee.id])
     return outcome

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -43,6 +44,11 @@ from server.security.openapi_errors import document_error_details
 from server.services import Services
 from server.store.db import make_engine, migrate
 
+if TYPE_CHECKING:
+    import redis
+
+    from server.live.stream import LiveStreamConsumer
+
 log = logging.getLogger(__name__)
 
 ADMIN_TOKEN_FILE = "admin-token"
@@ -69,6 +75,10 @@ def build_services(settings: Settings) -> Services:
     metrics = Metrics()
     directory = Directory(engine, settings.event_id)
     services = Services(settings, engine, metrics, directory, resolve_admin_token(settings))
+    if settings.redis_url:  # scale-out: WebSocket pushes reach connections held by any process (docs/scaling.md)
+        from server.live.redis_hub import RedisHub
+
+        services.hub = RedisHub(settings.redis_url, settings.event_id, settings.mqtt_topic_prefix, metrics)
     if settings.ingest_enabled:
         if not settings.mqtt_url:
             raise ValueError("TOUCHPOINTS_MQTT_URL is not set (the CLI starts an embedded broker and sets it)")
@@ -88,23 +98,75 @@ def build_services(settings: Settings) -> Services:
 
 
 def start_live(services: Services) -> None:
-    """Presence follows ingest (built after migrations: it reads the venue), scores follow presence."""
+    """The live pipeline: presence follows ingest (built after migrations: it reads the venue), scores follow
+    presence, rules follow both. Where its inputs come from (docs/scaling.md):
+
+    - no Redis: this process's own ingest, as before (a process without ingest runs no live pipeline);
+    - Redis, ``live_enabled``: the live stream of every ingest worker, merged with this process's own;
+    - Redis, not ``live_enabled``: nothing runs here; this process's commits are forwarded to the stream.
+    """
     from server.live.journeys import ScoreKeeper
     from server.live.presence import LivePresence
 
-    if services.ingest is None:
+    settings = services.settings
+    if services.ingest is not None:
+        services.ingest.listeners.append(services.feed_live)
+    scaled = settings.redis_url is not None
+    if scaled:
+        from server.live.redis_hub import RedisHub
+
+        hub = services.hub
+        if isinstance(hub, RedisHub):
+            hub.control_listeners.append(services.on_change)
+            hub.start()
+            services.stoppers.append(hub.stop)
+    if not settings.live_enabled or (services.ingest is None and not scaled):
+        if scaled and services.ingest is not None:
+            _forward_to_live_stream(services)
         return
-    presence = LivePresence(services.engine, services.settings.event_id)
-    scores = ScoreKeeper(services.engine, services.settings.event_id, presence.clock.now)
+    presence = LivePresence(services.engine, settings.event_id)
+    scores = ScoreKeeper(services.engine, settings.event_id, presence.clock.now)
     presence.listeners.append(scores.on_visit_events)
-    services.ingest.listeners.append(presence.feed)
-    services.ingest.listeners.append(lambda result: scores.mark(t.attendee_id for t in result.presence_taps))
+    services.live_listeners.append(presence.feed)
+    services.live_listeners.append(lambda result: scores.mark(t.attendee_id for t in result.presence_taps))
     services.presence, services.scores = presence, scores
+    consumer = _live_stream_consumer(services) if scaled else None
+    tail = consumer.tail() if consumer is not None else None  # before the warm start: nothing falls between
+    services.live_sink = consumer.submit_local if consumer is not None else services.dispatch_live
     presence.start()
     scores.start()
     from server.rules.wiring import start_rules
 
     start_rules(services)
+    if consumer is not None and tail is not None:
+        consumer.start(tail)
+        services.stoppers.append(consumer.stop)
+
+
+def _redis_client(services: Services) -> redis.Redis:
+    import redis
+
+    assert services.settings.redis_url is not None
+    return redis.Redis.from_url(services.settings.redis_url, socket_connect_timeout=2.0, socket_timeout=5.0)
+
+
+def _forward_to_live_stream(services: Services) -> None:
+    from server.live.stream import LiveForwarder, stream_name
+
+    settings = services.settings
+    stream = stream_name(settings.mqtt_topic_prefix, settings.event_id)
+    forwarder = LiveForwarder(_redis_client(services), stream, settings.mqtt_client_id, services.metrics)
+    services.live_sink = forwarder
+    forwarder.start()
+    services.stoppers.append(forwarder.stop)
+
+
+def _live_stream_consumer(services: Services) -> LiveStreamConsumer:
+    from server.live.stream import LiveStreamConsumer, stream_name
+
+    settings = services.settings
+    stream = stream_name(settings.mqtt_topic_prefix, settings.event_id)
+    return LiveStreamConsumer(_redis_client(services), stream, services.dispatch_live, services.metrics)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -118,11 +180,16 @@ def create_app(settings: Settings) -> FastAPI:
         services.crm = start_crm(services)  # Salesforce sync (server/crm): metrics always, worker when enabled
         if services.ingest is not None:
             services.ingest.start()
+        watch = dashboard.watch_deployment(services)  # scale-out: the live worker feeds every dashboard
         try:
             yield
         finally:
+            if watch is not None:
+                watch.cancel()
             if services.ingest is not None:
                 services.ingest.stop()
+            for stop in reversed(services.stoppers):  # forwarder drains, consumer and hub subscriber end
+                stop()
             if services.crm is not None:
                 services.crm.stop()
             if services.rules is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,15 +12,19 @@ from sqlalchemy import Engine
 
 from server.core.config import Settings
 from server.core.metrics import Metrics
-from server.ingest.consumer import IngestConsumer
+from server.ingest.consumer import CommitListener, IngestConsumer
 from server.ingest.directory import Directory
+from server.ingest.writer import WriteResult
 from server.live.hub import Hub
+from server.live.stored_presence import stored_occupancy, stored_zone_of
 
 if TYPE_CHECKING:
     from server.crm.worker import CrmSync
     from server.live.journeys import ScoreKeeper
     from server.live.presence import LivePresence
     from server.rules.service import RuleService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +40,12 @@ class Services:
     scores: ScoreKeeper | None = None
     rules: RuleService | None = None  # trigger rules (server/rules): runs with presence
     crm: CrmSync | None = None  # Salesforce sync worker (server/crm), when TOUCHPOINTS_SALESFORCE_ENABLED
+    # The live pipeline's inputs (presence, scores, rules, dashboard) take committed signals from here;
+    # ``live_sink`` is where this process's own signals go: straight to those listeners, into the live
+    # worker's merge, or to the Redis live stream (server/live/stream.py, docs/scaling.md).
+    live_listeners: list[CommitListener] = field(default_factory=list)
+    live_sink: Callable[[WriteResult], None] | None = None
+    stoppers: list[Callable[[], None]] = field(default_factory=list)  # scale-out parts, stopped last first
 
     def now(self) -> float:
         """The time live features reason in: the data's clock when presence runs, else the wall clock."""
@@ -44,3 +56,46 @@ class Services:
         self.directory.invalidate()
         if self.presence is not None:
             self.presence.venue_changed()
+        broadcast = getattr(self.hub, "broadcast", None)  # scale-out: the other processes too (RedisHub)
+        if broadcast is not None:
+            broadcast("venue")
+
+    def rules_changed(self) -> None:
+        """A rule edit was committed: the rule service reloads, here or on the live worker."""
+        if self.rules is not None:
+            self.rules.rules_changed()
+        broadcast = getattr(self.hub, "broadcast", None)
+        if broadcast is not None:
+            broadcast("rules")
+
+    def on_change(self, change: str) -> None:
+        """Another process changed the venue or the rules (a RedisHub control message)."""
+        if change == "venue":
+            self.directory.invalidate()
+            if self.presence is not None:
+                self.presence.venue_changed()
+        elif change == "rules" and self.rules is not None:
+            self.rules.rules_changed()
+
+    def feed_live(self, result: WriteResult) -> None:
+        """Committed signals of this process (ingest, phone beacon reports) for the live pipeline."""
+        if self.live_sink is not None:
+            self.live_sink(result)
+
+    def dispatch_live(self, result: WriteResult) -> None:
+        for listener in self.live_listeners:
+            try:
+                listener(result)
+            except Exception:  # one listener's bug must not starve the others; what is stored stays stored
+                log.exception("live listener failed")
+
+    def occupancy(self) -> dict[str, int]:
+        """Zone -> attendees in it now: the presence engine's view, else the open visits in the store."""
+        if self.presence is not None:
+            return self.presence.occupancy()
+        return stored_occupancy(self.engine, self.settings.event_id)
+
+    def zone_of(self, attendee_id: str) -> str | None:
+        if self.presence is not None:
+            return self.presence.zone_of(attendee_id)
+        return stored_zone_of(self.engine, self.settings.event_id, attendee_id)

@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     )
     ingest_queue_max: int = Field(default=20_000, ge=10, description="Received, not yet committed messages, at most.")
     ingest_enabled: bool = Field(default=True, description="false for API-only workers.")
+
+    # --- scale-out (docs/scaling.md)
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: WebSocket fan-out and the live stream across processes. Unset: in-process.",
+    )
+    live_enabled: bool = Field(
+        default=True,
+        description="This process runs presence, scores, rules and the dashboard feed. With redis_url: one per event.",
+    )
     enrolment_code_ttl_s: int = Field(
         default=900, ge=60, le=7 * 86400, description="Lifetime of a device enrolment code."
     )
@@ -190,6 +200,13 @@ class Settings(BaseSettings):
     def _valid_mqtt_url(cls, value: str | None) -> str | None:
         if value:
             parse_mqtt_url(value)
+        return value or None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _valid_redis_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value or None
 
     @property

@@ -54,3 +54,6 @@ class Metrics:
             "touchpoints_ingest_store_errors", "Failed ingest transactions (retried)", registry=r
         )
         self.mqtt_connected = Gauge("touchpoints_mqtt_connected", "1 when ingest is connected", registry=r)
+        # Scale-out (docs/scaling.md): Redis failures by operation, live-stream entries by outcome.
+        self.redis_errors = Counter("touchpoints_redis_errors", "Failed Redis operations", ["operation"], registry=r)
+        self.live_stream = Counter("touchpoints_live_stream_entries", "Live stream entries", ["outcome"], registry=r)

@@ -6,10 +6,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+
+if TYPE_CHECKING:
+    from server.services import Services
+
+log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -19,3 +27,30 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)  # before the mount: /dashboard/ws and the API routes win over static files
     app.mount("/dashboard", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
+
+
+WATCH_S = 1.0  # how soon the live worker notices the first dashboard opened on another process
+
+
+def watch_deployment(services: Services) -> asyncio.Task[None] | None:
+    """Scale-out (docs/scaling.md): on the live worker, run the feed while a dashboard anywhere is open.
+
+    Without Redis the feed starts with a local connection (server/dashboard/routes.py); with it, the
+    dashboards are held by API workers, so the live worker asks the hub (deployment-wide) every ``WATCH_S``.
+    """
+    if services.settings.redis_url is None or services.presence is None:
+        return None
+    from server.dashboard.routes import feed_of
+
+    feed = feed_of(services)
+
+    async def watch() -> None:
+        while True:
+            try:
+                if await asyncio.to_thread(feed.watchers):
+                    feed.ensure_running()
+            except Exception:  # Redis away: the hub already logs; try again next time
+                log.debug("dashboard watch failed", exc_info=True)
+            await asyncio.sleep(WATCH_S)
+
+    return asyncio.get_running_loop().create_task(watch(), name="dashboard-watch")

@@ -73,8 +73,10 @@ class DashboardFeed:
         self._slow: dict[str, Any] = {"checked_in": None, "sessions_running": None}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        if services.ingest is not None:
-            services.ingest.listeners.append(self.on_ingest)
+        services.live_listeners.append(self.on_ingest)
+        # Scale-out (docs/scaling.md): only the live worker samples and publishes, through the Redis hub, to
+        # every process's dashboards; elsewhere the feed only answers snapshots, from the store.
+        self.publishes = services.settings.redis_url is None or services.presence is not None
 
     # --- inputs
 
@@ -86,6 +88,8 @@ class DashboardFeed:
     # --- lifecycle: the task runs while someone watches
 
     def ensure_running(self) -> None:
+        if not self.publishes:
+            return
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._loop is not loop:
             self._loop = loop
@@ -128,9 +132,8 @@ class DashboardFeed:
         """Read the current state (in a worker thread), update ``self.state``; return what changed."""
         self.ticks += 1
         now_wall = time.monotonic()
-        presence = self.services.presence
         fresh: dict[str, dict[str, Any]] = {}
-        fresh["occupancy"] = presence.occupancy() if presence is not None else {}
+        fresh["occupancy"] = self.services.occupancy()  # the engine's, else the store's open visits
         poll_devices = self._devices_dirty.is_set() or now_wall - self._last_device_poll >= DEVICE_POLL_S
         poll_slow = now_wall - self._last_slow_poll >= SLOW_POLL_S
         if poll_devices or poll_slow:

@@ -86,6 +86,8 @@ async def dashboard_ws(websocket: WebSocket, token: str = "") -> None:
     feed.ensure_running()
     receiving: asyncio.Future[str] | None = None
     try:
+        if not feed.publishes:  # an API worker: the snapshot comes from the store, updates from the live worker
+            await asyncio.to_thread(feed.sample)
         await websocket.send_text(feed.snapshot(role.value, fleet_only))
         receiving = asyncio.ensure_future(websocket.receive_text())
         while True:

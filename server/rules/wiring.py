@@ -24,8 +24,7 @@ def start_rules(services: Services) -> RuleService:
     )  # fmt: skip
     if services.presence is not None:
         services.presence.listeners.append(rules.on_visit_events)
-    if services.ingest is not None:
-        services.ingest.listeners.append(rules.on_ingest)
+    services.live_listeners.append(rules.on_ingest)  # taps: this process's ingest or the live stream
     if services.scores is not None:
         services.scores.listeners.append(rules.on_score_changes)
     rules.start()

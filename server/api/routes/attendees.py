@@ -107,7 +107,6 @@ def get_attendee(attendee_id: str, session: SessionDep, services: ServicesDep, _
     if attendee is None or attendee.event_id != services.settings.event_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"attendee {attendee_id!r} not found")
     score = session.get(AttendeeScore, attendee_id)
-    presence = services.presence
     return AttendeeDetail(
         **_summary(attendee, score),
         email=attendee.email,
@@ -120,7 +119,7 @@ def get_attendee(attendee_id: str, session: SessionDep, services: ServicesDep, _
         consent_crm=attendee.consent_crm,
         registered_at=attendee.registered_at,
         score_breakdown=score.breakdown if score else None,
-        current_zone_id=presence.zone_of(attendee_id) if presence else None,
+        current_zone_id=services.zone_of(attendee_id),
     )
 
 

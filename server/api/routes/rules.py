@@ -95,8 +95,7 @@ def _save(session: Session, services: ServicesDep, caller: Principal, rule: Rule
     session.add(row)
     session.commit()
     session.refresh(row)
-    if services.rules is not None:
-        services.rules.rules_changed()  # after the commit: the next touchpoint sees this version
+    services.rules_changed()  # after the commit: the next touchpoint sees this version (on the live worker)
     return _out(row, [r.version for r in versions_of(session, rule.id)])
 
 
@@ -153,8 +152,7 @@ def _set_enabled(session: Session, services: ServicesDep, caller: Principal, rul
     session.add(row)
     session.commit()
     session.refresh(row)
-    if services.rules is not None:
-        services.rules.rules_changed()
+    services.rules_changed()
     return _out(row, [r.version for r in versions_of(session, rule_id)])
 
 
