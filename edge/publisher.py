@@ -41,6 +41,11 @@ KEEPALIVE_S = 30  # the broker publishes our last will ~1.5x this after the devi
 OFFLINE_PUBLISH_TIMEOUT_S = 2.0
 PUMP_JOIN_TIMEOUT_S = 5.0  # one spool read plus at most MAX_INFLIGHT non-blocking paho publishes
 PUMP_ERROR_BACKOFF_S = 1.0  # after an unexpected error (a full disk, say): log it, breathe, try again
+# The server limits each device to 50 messages/s beyond a burst of 3,000 (TOUCHPOINTS_INGEST_DEVICE_RATE_PER_S,
+# _BURST) and dead-letters the excess. Live traffic is ~0.5 messages/s; emptying the spool after an outage is
+# paced below that limit, with a burst that flushes a short outage at once.
+PUBLISH_RATE_PER_S = 40.0
+PUBLISH_BURST = 400
 
 
 class Publisher:
@@ -73,6 +78,7 @@ class Publisher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._cursor = 0  # highest spool id handed to paho in this process
+        self._send_tokens, self._send_refilled = float(PUBLISH_BURST), time.monotonic()
         self._pump: threading.Thread | None = None
         self.connected = threading.Event()
 
@@ -231,9 +237,15 @@ class Publisher:
             return
         with self._lock:
             room = MAX_INFLIGHT - len(self._inflight)
+        now = time.monotonic()
+        refill = (now - self._send_refilled) * PUBLISH_RATE_PER_S
+        self._send_tokens = min(float(PUBLISH_BURST), self._send_tokens + refill)
+        self._send_refilled = now
+        room = min(room, int(self._send_tokens))
         if room <= 0:
             return
         for entry in self.spool.pending(after_id=self._cursor, limit=room):
+            self._send_tokens -= 1
             if self._stopping.is_set():
                 return
             info = self._client.publish(entry.topic, entry.payload, qos=QOS)

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     )
     ingest_queue_max: int = Field(default=20_000, ge=10, description="Received, not yet committed messages, at most.")
     ingest_enabled: bool = Field(default=True, description="false for API-only workers.")
+    ingest_device_rate_per_s: float = Field(
+        default=50.0, ge=0, description="Messages per second one device may send beyond its burst (0 = no limit)."
+    )
+    ingest_device_burst: int = Field(
+        default=3000, ge=1, description="Messages one device may send at once before its rate limit applies."
+    )
 
     # --- scale-out (docs/scaling.md)
     redis_url: str | None = Field(

@@ -30,6 +30,9 @@ class Metrics:
         self.sightings_discarded = Counter(
             "touchpoints_sightings_discarded", "Sightings dropped on arrival", ["reason"], registry=r
         )
+        self.rate_limited = Counter(
+            "touchpoints_ingest_rate_limited", "Messages over a device's rate limit", ["verdict"], registry=r
+        )
         self.ingest_lag = Histogram(
             "touchpoints_ingest_lag_seconds", "Receive-to-commit time per message", buckets=LAG_BUCKETS, registry=r
         )

@@ -34,6 +34,7 @@ from server.core.config import parse_mqtt_url
 from server.core.metrics import Metrics
 from server.ingest.decode import Accepted, Rejected, Rules, decode
 from server.ingest.directory import Directory
+from server.ingest.ratelimit import DeviceRateLimiter, Verdict
 from server.ingest.writer import WriteResult, write_batch
 from server.store.models import DeadLetterReason
 
@@ -67,6 +68,8 @@ class IngestConfig:
     queue_max: int = 20_000
     shared_group: str | None = None
     protocol: str = "5"  # "5" or "3.1.1"
+    device_rate_per_s: float = 0.0  # 0 = no per-device limit (server/ingest/ratelimit.py)
+    device_burst: int = 3000
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,7 @@ class IngestConsumer:
         self._directory = directory
         self._metrics = metrics
         self._rules = Rules(config.prefix, config.event_id, config.max_payload_bytes)
+        self._limiter = DeviceRateLimiter(config.device_rate_per_s, config.device_burst)
         self._queue: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_max)
         self._stop = threading.Event()
         self._generation = 0  # bumped on every (re)connect; acks for an older connection are not sent
@@ -249,6 +253,17 @@ class IngestConsumer:
             # Label values come from a closed set: a sender must not be able to create time series.
             kind = parts.kind if parts and parts.kind in KNOWN_KINDS else "unknown"
             self._metrics.messages_received.labels(kind).inc()
+            # Only registered devices have a bucket: spoofed ids cost a lookup, not memory (decode refuses them).
+            if self._limiter.enabled and parts is not None and self._directory.device(parts.device_id) is not None:
+                verdict = self._limiter.check(parts.device_id, incoming.received_mono)
+                if verdict is not Verdict.PASS:
+                    self._metrics.rate_limited.labels(verdict.value).inc()
+                    if verdict is Verdict.DEAD_LETTER:
+                        detail = (f"device {parts.device_id!r} over {self._limiter.rate_per_s:g} messages/s "
+                                  f"(burst {self._limiter.burst})")  # fmt: skip
+                        decoded.append(Rejected(incoming.topic, DeadLetterReason.RATE_LIMITED, detail,
+                                                parts.device_id, incoming.payload))  # fmt: skip
+                    continue
             item = decode(incoming.topic, incoming.payload, self._rules, self._directory.device)
             if item is not None:
                 decoded.append(replace(item, retained=incoming.retained) if incoming.retained else item)

@@ -273,6 +273,7 @@ class DeadLetterReason(StrEnum):
     WRONG_EVENT = "wrong_event"
     TYPE_MISMATCH = "type_mismatch"
     UNSTORABLE = "unstorable"  # valid by the contract, yet the database refused it (kept for an operator)
+    RATE_LIMITED = "rate_limited"  # the device sent more than its message rate allows (server/ingest/ratelimit.py)
 
 
 class DeadLetter(SQLModel, table=True):

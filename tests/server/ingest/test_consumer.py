@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from support import ALICE_BEACON, LiveServer, batch, heartbeat, sighting, status, tap, wait_until
+from fastapi.testclient import TestClient
+from support import (
+    ALICE_BEACON,
+    LiveServer,
+    RawPublisher,
+    batch,
+    heartbeat,
+    seed_small_venue,
+    sighting,
+    status,
+    tap,
+    wait_until,
+)
+
+from server.app import create_app
 
 
 def counts(server: LiveServer) -> dict[str, int]:
@@ -55,3 +69,26 @@ def test_a_flood_of_garbage_never_stalls_valid_traffic(live_server: LiveServer):
     mixed = [m for pair in zip(garbage[:100], valid, strict=True) for m in pair] + garbage[100:]
     s.publisher.publish_many(mixed)
     assert wait_until(lambda: counts(s).get("tap") == 100 and dead(s).get("device_mismatch") == 200, timeout=30)
+
+
+def test_a_device_over_its_rate_is_dead_lettered_while_the_others_go_on(server_settings, engine):
+    settings = server_settings.model_copy(update={"ingest_device_rate_per_s": 1.0, "ingest_device_burst": 20})
+    seed_small_venue(engine)
+    app = create_app(settings)
+    publisher = RawPublisher(settings.mqtt_url or "")
+    try:
+        with TestClient(app) as client:
+            assert app.state.services.ingest.wait_connected(10)
+            s = LiveServer(client, settings, publisher)
+            s.publisher.publish_many([(s.topic("tap"), tap(i).to_json()) for i in range(200)])  # door-1 floods
+            s.publisher.publish(s.topic("sightings", "booth-1-scanner"), batch(1, [sighting(ALICE_BEACON)]).to_json())
+            taps_seen = lambda: counts(s).get("tap", 0) + dead(s).get("rate_limited", 0)  # noqa: E731
+            assert wait_until(lambda: taps_seen() == 200 and counts(s).get("sighting") == 1, timeout=30)
+            stored = counts(s)["tap"]
+            assert 20 <= stored <= 40  # the burst, plus one a second while the flood was read
+            letters = s.get("/api/v1/dead-letters", params={"reason": "rate_limited"})
+            assert "over 1 messages/s (burst 20)" in letters[0]["detail"]  # type: ignore[index]
+            metrics = client.get("/metrics", headers={"Authorization": "Bearer test-admin-token"}).text
+            assert f'touchpoints_ingest_rate_limited_total{{verdict="dead_letter"}} {200 - stored}.0' in metrics
+    finally:
+        publisher.close()
