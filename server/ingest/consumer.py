@@ -295,6 +295,10 @@ class IngestConsumer:
                 self._metrics.store_errors.inc()
                 log.error("database refused a batch of %d (%s); storing one by one", len(items), exc)
                 return self._commit_one_by_one(items)
+            except Exception:  # a bug of ours that some message triggers: find it, keep it, go on with the rest
+                self._metrics.store_errors.inc()
+                log.exception("storing a batch of %d failed; storing one by one", len(items))
+                return self._commit_one_by_one(items)
             if self._stop.wait(pause):
                 raise RuntimeError("stopping with an uncommitted batch; it will be redelivered")
             pause = min(pause * 2, RETRY_MAX_S)
@@ -314,10 +318,13 @@ class IngestConsumer:
                 result = self._commit([item])
             except OperationalError:
                 raise
-            except (DBAPIError, SQLAlchemyError) as exc:
+            except Exception as exc:  # refused by the database, or by a bug of ours: kept as a dead letter
+                # Without this the message would stay unacknowledged until the next reconnection, then fail
+                # again: a poison message stalling its whole batch forever.
                 payload = item.payload if isinstance(item, Rejected) else item.message.to_json()
                 device_id = item.device_id if isinstance(item, Rejected) else item.device.id
-                refused = Rejected(item.topic, DeadLetterReason.UNSTORABLE, str(exc)[:1000], device_id, payload)
+                detail = f"{type(exc).__name__}: {exc}"[:1000]
+                refused = Rejected(item.topic, DeadLetterReason.UNSTORABLE, detail, device_id, payload)
                 result = self._commit([refused])
             _merge(total, result)
         return total

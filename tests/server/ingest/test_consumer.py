@@ -92,3 +92,27 @@ def test_a_device_over_its_rate_is_dead_lettered_while_the_others_go_on(server_s
             assert f'touchpoints_ingest_rate_limited_total{{verdict="dead_letter"}} {200 - stored}.0' in metrics
     finally:
         publisher.close()
+
+
+def test_a_message_that_trips_a_bug_in_the_writer_is_kept_and_the_rest_of_its_batch_stored(
+    live_server: LiveServer, monkeypatch
+):
+    # Fault injection: the writer raises (not a database error) whenever the batch holds tap 666. Before, the
+    # whole batch stayed unacknowledged until the next reconnection, and then failed again.
+    import server.ingest.consumer as consumer
+    from edge.protocol import Tap
+
+    real = consumer.write_batch
+
+    def buggy(conn, items, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if any(getattr(i, "message", None) is not None and isinstance(i.message, Tap) and i.message.seq == 666
+               for i in items):  # fmt: skip
+            raise KeyError("badge_id")
+        return real(conn, items, *args, **kwargs)
+
+    monkeypatch.setattr(consumer, "write_batch", buggy)
+    s = live_server
+    s.publisher.publish_many([(s.topic("tap"), tap(seq).to_json()) for seq in (665, 666, 667)])
+    assert wait_until(lambda: counts(s).get("tap") == 2 and dead(s).get("unstorable") == 1)
+    [letter] = s.get("/api/v1/dead-letters", params={"reason": "unstorable"})  # type: ignore[misc]
+    assert letter["detail"] == "KeyError: 'badge_id'" and letter["payload_text"] == tap(666).to_json().decode()
