@@ -65,8 +65,8 @@ def set_consents(session: Session, services: Services | None, attendee: Attendee
     session.refresh(attendee)
     if "tracking" in changed and services is not None:
         services.venue_changed()  # ingest's directory reloads now: the next sighting sees the new consent
-        if not changed["tracking"] and services.presence is not None:
-            services.presence.forget(attendee.id)  # the open visit closes now, the badge leaves occupancy
+        if not changed["tracking"]:
+            services.forget(attendee.id)  # the open visit closes now (here or on the live worker), occupancy drops
     return {**current, **changed}
 
 

@@ -102,5 +102,4 @@ def forget_everywhere(services: Services, attendee_id: str) -> None:
     person at once, writing nothing (their visits are already deleted). Without presence in this process
     (API-only workers) the live process learns it from its own directory within its reload interval."""
     services.venue_changed()
-    if services.presence is not None:
-        services.presence.forget(attendee_id, erased=True)
+    services.forget(attendee_id, erased=True)  # here, or on the live worker (docs/scaling.md)

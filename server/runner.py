@@ -40,7 +40,7 @@ class _Server(uvicorn.Server):
 
 
 def start_embedded_broker_if_needed(settings: Settings) -> tuple[Settings, EmbeddedBroker | None]:
-    if settings.mqtt_url:
+    if settings.mqtt_url or not settings.ingest_enabled:  # an API-only worker holds no MQTT session
         return settings, None
     broker = EmbeddedBroker(settings.embedded_mqtt_host, settings.embedded_mqtt_port).start()
     return settings.model_copy(update={"mqtt_url": broker.url, "mqtt_protocol": "3.1.1"}), broker

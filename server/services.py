@@ -76,6 +76,17 @@ class Services:
                 self.presence.venue_changed()
         elif change == "rules" and self.rules is not None:
             self.rules.rules_changed()
+        elif change.startswith(("forget:", "erase:")) and self.presence is not None:
+            kind, _, attendee_id = change.partition(":")
+            self.presence.forget(attendee_id, erased=kind == "erase")
+
+    def forget(self, attendee_id: str, *, erased: bool = False) -> None:
+        """Tracking consent withdrawn or the attendee erased: presence drops them, here or on the live worker."""
+        if self.presence is not None:
+            self.presence.forget(attendee_id, erased=erased)
+        broadcast = getattr(self.hub, "broadcast", None)
+        if broadcast is not None:
+            broadcast(f"{'erase' if erased else 'forget'}:{attendee_id}")
 
     def feed_live(self, result: WriteResult) -> None:
         """Committed signals of this process (ingest, phone beacon reports) for the live pipeline."""

@@ -11,6 +11,7 @@ import re
 import shlex
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pytest
 import typer
@@ -173,14 +174,15 @@ def volume_target(service: str, source: str) -> str:
 def test_the_default_stack_is_mosquitto_postgres_server_and_simulator():
     default = {name for name, spec in SERVICES.items() if not spec.get("profiles")}
     scale_out = {name for name, spec in SERVICES.items() if "scale-out" in spec.get("profiles", [])}
-    assert default == {"mosquitto", "postgres", "server", "simulator"}
-    assert scale_out == {"server-2", "server-3"}
+    assert default == {"mosquitto", "redis", "postgres", "server", "simulator"}
+    assert scale_out == {"server-2", "server-3", "api"}
 
 
 def test_third_party_images_are_official_docker_hub_images_and_ours_is_built_from_the_dockerfile():
     assert SERVICES["mosquitto"]["image"] == "eclipse-mosquitto:2"
     assert SERVICES["postgres"]["image"] == "postgres:16"
-    assert TOUCHPOINTS_SERVICES == ["server", "server-2", "server-3", "simulator"]
+    assert SERVICES["redis"]["image"] == "redis:7"
+    assert TOUCHPOINTS_SERVICES == ["api", "server", "server-2", "server-3", "simulator"]
     for name in TOUCHPOINTS_SERVICES:
         assert SERVICES[name]["build"] == {"context": ".", "dockerfile": "docs/deploy/Dockerfile"}, name
         assert SERVICES[name]["image"] == "touchpoints:local", name
@@ -206,6 +208,7 @@ def test_depends_on_names_existing_services_and_waits_for_health_only_where_ther
     assert SERVICES["server"]["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
         "mosquitto": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
     }
     # The simulator publishes only once ingest is subscribed and the migrations are applied.
     assert SERVICES["simulator"]["depends_on"]["server"] == {"condition": "service_healthy"}
@@ -321,6 +324,34 @@ def test_ingest_workers_share_one_subscription_with_a_client_id_each(monkeypatch
     # They start once the first server has applied the migrations.
     after_the_first = {"server": {"condition": "service_healthy"}}
     assert SERVICES["server-2"]["depends_on"] == SERVICES["server-3"]["depends_on"] == after_the_first
+
+
+# --- scaling out: one live worker, Redis, API workers (docs/scaling.md)
+
+
+SERVERS = [*INGEST_WORKERS, "api"]
+
+
+def test_one_live_worker_and_every_server_on_the_same_redis(monkeypatch):
+    servers = {name: settings_of(name, monkeypatch) for name in SERVERS}
+    assert [name for name, s in servers.items() if s.live_enabled] == ["server"]
+    assert len({s.redis_url for s in servers.values()}) == 1
+    url = urlparse(servers["server"].redis_url)
+    assert (url.scheme, url.hostname, url.port or 6379) == ("redis", "redis", 6379)
+    assert SERVICES["server"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    # Redis holds transient fan-out and a capped stream only: no persistence to configure or back up.
+    command = SERVICES["redis"]["command"]
+    assert command[0] == "redis-server" and option_value(command, "--appendonly") == "no"
+
+
+def test_api_workers_hold_no_mqtt_session_and_can_be_scaled(monkeypatch):
+    api = settings_of("api", monkeypatch)
+    assert (api.ingest_enabled, api.live_enabled) == (False, False)
+    # `--scale api=N` works: no host port to collide on, no client id that must stay unique.
+    assert published_ports("api") == []
+    assert "TOUCHPOINTS_MQTT_CLIENT_ID" not in raw_environment("api")
+    assert api.mqtt_url  # set, so that `touchpoints serve` starts no embedded broker
+    assert SERVICES["api"]["depends_on"] == {"server": {"condition": "service_healthy"}}
 
 
 # --- the simulator
