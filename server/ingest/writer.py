@@ -110,7 +110,9 @@ def write_batch(
 
     if touchpoints:
         insert_touchpoints(conn, touchpoints)
-    for device_id, values in device_updates.items():
+    # In device-id order: ingest workers sharing a subscription update the same device rows, and rows locked
+    # in arrival order deadlock between them (seen with two workers on PostgreSQL, docs/scaling.md).
+    for device_id, values in sorted(device_updates.items()):
         _update_device(conn, device_id, values)
     # A refused retained message comes back on every resubscribe: keep it once.
     rejected = [r for r in rejected if not (r.retained and _already_dead_lettered(conn, r))]
