@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -123,7 +124,7 @@ def start_live(services: Services) -> None:
             hub.start()
             services.stoppers.append(hub.stop)
     if not settings.live_enabled or (services.ingest is None and not scaled):
-        if scaled and services.ingest is not None:
+        if scaled:  # ingest commits, and phone beacon reports received here, go to the live worker
             _forward_to_live_stream(services)
         return
     presence = LivePresence(services.engine, settings.event_id)
@@ -153,11 +154,16 @@ def _redis_client(services: Services) -> redis.Redis:
 
 
 def _forward_to_live_stream(services: Services) -> None:
-    from server.live.stream import LiveForwarder, stream_name
+    from server.live.stream import UNORDERED, LiveForwarder, stream_name
 
     settings = services.settings
     stream = stream_name(settings.mqtt_topic_prefix, settings.event_id)
-    forwarder = LiveForwarder(_redis_client(services), stream, settings.mqtt_client_id, services.metrics)
+    # An ingest worker's stable client id names it in the live worker's merge; an API worker, which only
+    # forwards phone beacon reports (rare, out of order), does not hold the merge back.
+    producer = (
+        settings.mqtt_client_id if services.ingest is not None else f"{UNORDERED}{socket.gethostname()}-{os.getpid()}"
+    )
+    forwarder = LiveForwarder(_redis_client(services), stream, producer, services.metrics)
     services.live_sink = forwarder
     forwarder.start()
     services.stoppers.append(forwarder.stop)

@@ -62,6 +62,9 @@ PRODUCER_IDLE_S = 3.0
 # presence already judged is ignored (server/domain/presence.py), so waiting is better than hurrying.
 MAX_HOLD_S = 5.0
 LOCAL = "local"  # the live worker's own commits
+# Producers named so send rarely and out of order (API workers forwarding phone beacon reports): their
+# signals are merged in, but they do not hold the watermark back.
+UNORDERED = "~"
 
 
 def stream_name(prefix: str, event_id: str) -> str:
@@ -138,8 +141,9 @@ class ReorderBuffer:
         newest = newest_capture(result)
         if newest is None:
             return
-        previous = self._producers.get(producer, (float("-inf"), arrived))[0]
-        self._producers[producer] = (max(previous, newest), arrived)
+        if not producer.startswith(UNORDERED):
+            previous = self._producers.get(producer, (float("-inf"), arrived))[0]
+            self._producers[producer] = (max(previous, newest), arrived)
         self._arrivals.append((arrived, newest))
         signals: list[domain.Sighting | domain.Tap] = [*result.presence_sightings, *result.presence_taps]
         for signal in signals:
@@ -289,10 +293,7 @@ class LiveStreamConsumer:
         except (redis.RedisError, OSError) as exc:
             log.warning("live stream: cannot read its tail (%s); starting from new entries", exc)
             return "$"
-        if not newest:
-            return "0-0"
-        entry_id = newest[0][0]
-        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+        return _id_text(newest[0][0]) if newest else "0-0"
 
     def submit_local(self, result: WriteResult) -> None:
         """The live worker's own ingest commits (and phone beacon reports): into the same merge."""
@@ -330,12 +331,17 @@ class LiveStreamConsumer:
                 self._release()
 
     def _read(self) -> None:
+        if self.last_id == "$":
+            # Redis was away at start: read on from its tail as it is now, and never with "$" again ("$" on
+            # every call would skip what is added between two calls).
+            newest: Any = self._redis.xrevrange(self._stream, count=1)
+            self.last_id = _id_text(newest[0][0]) if newest else "0-0"
         block = 10 if self._buffer.held or not self._local.empty() else READ_BLOCK_MS
         answer: Any = self._redis.xread({self._stream: self.last_id}, count=READ_COUNT, block=block)
         now = time.monotonic()
         for _stream, entries in answer or []:
             for entry_id, fields in entries:
-                self.last_id = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+                self.last_id = _id_text(entry_id)
                 data = fields.get(b"d") or fields.get("d")
                 try:
                     producer, result = decode_entry(data)
@@ -363,3 +369,7 @@ class LiveStreamConsumer:
             except Exception:  # a listener's bug must not stop the live pipeline
                 log.exception("live stream: dispatch failed")
             self.dispatched_at = time.monotonic()
+
+
+def _id_text(entry_id: Any) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

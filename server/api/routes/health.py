@@ -39,4 +39,7 @@ def healthz(services: ServicesDep) -> JSONResponse:
         "broker": broker,
         "event_id": services.settings.event_id,
     }
+    healthy_redis = getattr(services.hub, "healthy", None)  # scale-out (docs/scaling.md): informative only,
+    if healthy_redis is not None:  # a Redis outage degrades live fan-out, not storage or the API
+        body["redis"] = {"ok": healthy_redis()}
     return JSONResponse(body, status_code=200 if healthy else 503)

@@ -142,3 +142,12 @@ def test_with_redis_down_the_forwarder_keeps_a_bounded_backlog_and_never_raises(
         assert forwarder.pending == 3 and forwarder.dropped == 2
     finally:
         forwarder.stop(drain_timeout=0.2)
+
+
+def test_phone_reports_forwarded_by_an_api_worker_are_merged_without_holding_the_others_back():
+    buf = ReorderBuffer(producer_idle_s=10.0, max_hold_s=10.0)
+    buf.add("ingest-1", sightings(100.0), arrived=0.0)
+    buf.add(f"{live_stream.UNORDERED}api-7", sightings(40.0, attendee="bob", device="phone-beacon"), arrived=0.0)
+    out = buf.release(now=0.0)
+    assert out is not None and [s.last_seen for s in out.presence_sightings] == [40.0, 100.0]
+    assert buf.watermark(now=0.0) == 100.0  # the API worker is no producer of the watermark

@@ -195,6 +195,8 @@ def test_two_ingest_workers_and_two_api_workers_give_the_results_of_one_server(
             stored_by = {n: metric(ports[n], "touchpoints_mqtt_messages_stored_total") for n in workers}
             assert all(n > 0 for n in stored_by.values()), stored_by
             assert metric(ports["ingest-2"], "touchpoints_live_stream_entries_total") > 0
+            health = httpx.get(f"http://127.0.0.1:{ports['api-2']}/healthz").json()
+            assert health["status"] == "ok" and health["redis"] == {"ok": True}, health
             # An API-only worker still answers occupancy: from the open visits in the shared store.
             occupancy = httpx.get(f"http://127.0.0.1:{ports['api-2']}/api/v1/presence/occupancy", headers=AUTH)
             assert occupancy.status_code == 200, occupancy.text
