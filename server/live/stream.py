@@ -26,9 +26,12 @@ signals from the database), so nothing committed meanwhile is missed; what is se
 from __future__ import annotations
 
 import collections
+import contextlib
 import heapq
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from collections import Counter
@@ -65,6 +68,9 @@ LOCAL = "local"  # the live worker's own commits
 # Producers named so send rarely and out of order (API workers forwarding phone beacon reports): their
 # signals are merged in, but they do not hold the watermark back.
 UNORDERED = "~"
+# The live worker holds a lease in Redis, so that a second one (a configuration mistake) is reported loudly.
+LEASE_TTL_S = 15.0
+LEASE_RENEW_S = 5.0
 
 
 def stream_name(prefix: str, event_id: str) -> str:
@@ -285,6 +291,10 @@ class LiveStreamConsumer:
         self.last_id = "$"
         self.consumed = 0
         self.dispatched_at = 0.0  # monotonic time of the last hand-over (tests wait for quiet)
+        self.identity = f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
+        self.rival: str | None = None  # another live worker holding the lease, when there is one
+        self._lease_key = stream.removesuffix(":live") + ":live-worker"
+        self._lease_due = 0.0
 
     def tail(self) -> str:
         """The stream's newest id now ("0-0" when empty); read from it after presence's warm start."""
@@ -309,10 +319,30 @@ class LiveStreamConsumer:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        with contextlib.suppress(redis.RedisError, OSError):
+            if _id_text(self._redis.get(self._lease_key) or b"") == self.identity:
+                self._redis.delete(self._lease_key)
 
     @property
     def held(self) -> int:
         return self._buffer.held + self._local.qsize()
+
+    def check_lease(self) -> None:
+        """Take or renew the live worker's lease; name the rival if another process holds it (not enforced:
+        both go on, see docs/scaling.md, but the operator is told every ``LEASE_TTL_S``)."""
+        if self._redis.set(self._lease_key, self.identity, nx=True, ex=int(LEASE_TTL_S)):
+            self.rival = None
+            return
+        holder = _id_text(self._redis.get(self._lease_key) or b"")
+        if holder == self.identity:
+            self._redis.expire(self._lease_key, int(LEASE_TTL_S))
+            self.rival = None
+            return
+        if holder and holder != self.rival:
+            log.error("live stream: another live worker (%s) runs for this event, or crashed less than %.0f s ago; "
+                      "exactly one process may set TOUCHPOINTS_LIVE_ENABLED=true (docs/scaling.md)",
+                      holder, LEASE_TTL_S)  # fmt: skip
+        self.rival = holder or None
 
     def _run(self) -> None:
         pause = RETRY_MIN_S
@@ -331,6 +361,9 @@ class LiveStreamConsumer:
                 self._release()
 
     def _read(self) -> None:
+        if time.monotonic() >= self._lease_due:
+            self._lease_due = time.monotonic() + LEASE_RENEW_S
+            self.check_lease()
         if self.last_id == "$":
             # Redis was away at start: read on from its tail as it is now, and never with "$" again ("$" on
             # every call would skip what is added between two calls).

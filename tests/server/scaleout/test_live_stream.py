@@ -151,3 +151,20 @@ def test_phone_reports_forwarded_by_an_api_worker_are_merged_without_holding_the
     out = buf.release(now=0.0)
     assert out is not None and [s.last_seen for s in out.presence_sightings] == [40.0, 100.0]
     assert buf.watermark(now=0.0) == 100.0  # the API worker is no producer of the watermark
+
+
+def test_a_second_live_worker_is_named_as_a_rival(redis_url: str, topic_prefix: str):
+    client = redis.Redis.from_url(redis_url)
+    name = live_stream.stream_name(topic_prefix, "demo")
+    first, second = (LiveStreamConsumer(client, name, lambda _r: None) for _ in range(2))
+    try:
+        first.check_lease()
+        second.check_lease()
+        first.check_lease()  # renewing its own lease
+        assert (first.rival, second.rival) == (None, first.identity)
+        first.stop()  # a clean stop hands the lease back
+        second.check_lease()
+        assert second.rival is None
+    finally:
+        second.stop()
+        client.close()
