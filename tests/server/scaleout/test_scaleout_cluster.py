@@ -179,9 +179,11 @@ def test_two_ingest_workers_and_two_api_workers_give_the_results_of_one_server(
             stats = run_simulation(scenario, real_mqtt_url, prefix=topic_prefix, speed=SPEED, duration_s=SPAN_S)
             device_messages = stats.messages - stats.statuses
             print(f"published {stats.messages} at {time.monotonic() - began:.1f}s")
-            for name, engine in engines.items():
-                assert wait_until(lambda e=engine: stored_messages(e) == device_messages, timeout=SETTLE_S), (
-                    name, stored_messages(engine), device_messages)  # fmt: skip
+
+            def all_stored() -> bool:
+                return all(stored_messages(engine) == device_messages for engine in engines.values())
+
+            assert wait_until(all_stored, timeout=SETTLE_S), {n: stored_messages(e) for n, e in engines.items()}
 
             # Presence on both sides has caught up once their visits agree (each side's last steps may lag).
             def same_visits() -> bool:
