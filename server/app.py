@@ -91,6 +91,7 @@ def build_services(settings: Settings) -> Services:
             max_payload_bytes=settings.mqtt_max_payload_bytes,
             batch_max=settings.ingest_batch_max,
             queue_max=settings.ingest_queue_max,
+            queue_max_bytes=settings.ingest_queue_max_bytes,
             device_rate_per_s=settings.ingest_device_rate_per_s,
             device_burst=settings.ingest_device_burst,
             shared_group=settings.mqtt_shared_group,

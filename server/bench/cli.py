@@ -106,3 +106,24 @@ def fanout(
     from server.bench.report import emit
 
     emit(run_fanout_bench(clients=clients, seconds=seconds), name="fanout", record=record)
+
+
+@app.command()
+def memory(
+    mqtt: Annotated[
+        str, typer.Option(help="'private' starts a Mosquitto with production queue limits; or a broker URL")
+    ] = "private",
+    database: Annotated[str | None, typer.Option(help="PostgreSQL URL; default a temporary SQLite file")] = None,
+    attendees: Annotated[int, typer.Option(min=10, help="Badges in the venue, every one live")] = 50_000,
+    devices: Annotated[int, typer.Option(min=1, help="Scanners, one zone each")] = 2000,
+    windows: Annotated[int, typer.Option(min=1, help="Scan windows published (each hears every badge 3 times)")] = 3,
+    record: RecordOption = True,
+) -> None:
+    """The server's resident memory with a big venue loaded and every badge live, beside its empty-venue RSS."""
+    from server.bench.broker import broker_for_bench
+    from server.bench.memory import run_memory_bench
+    from server.bench.report import emit
+
+    with broker_for_bench(mqtt) as url:
+        result = run_memory_bench(url, database, attendees=attendees, devices=devices, windows=windows)
+    emit(result, name="memory", record=record)

@@ -231,7 +231,8 @@ def ours(plan: Plan, database_url: str | None) -> dict[str, Any]:
         directory.reload()
         config = IngestConfig(mqtt_url=plan.mqtt_url, client_id=f"bench-ingest-{uuid.uuid4().hex[:8]}",
                               prefix=plan.prefix, event_id=EVENT, max_payload_bytes=settings.mqtt_max_payload_bytes,
-                              batch_max=settings.ingest_batch_max, queue_max=settings.ingest_queue_max)  # fmt: skip
+                              batch_max=settings.ingest_batch_max, queue_max=settings.ingest_queue_max,
+                              queue_max_bytes=settings.ingest_queue_max_bytes)  # fmt: skip
         consumer = IngestConsumer(config, engine, directory, Metrics())
         presence = LivePresence(engine, EVENT)
         counter = _Counter()

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         default=500, ge=1, le=100_000, description="Messages per database transaction, at most."
     )
     ingest_queue_max: int = Field(default=20_000, ge=10, description="Received, not yet committed messages, at most.")
+    ingest_queue_max_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024 * 1024, description="Payload bytes received and not yet committed, at most."
+    )
     ingest_enabled: bool = Field(default=True, description="false for API-only workers.")
     ingest_device_rate_per_s: float = Field(
         default=50.0, ge=0, description="Messages per second one device may send beyond its burst (0 = no limit)."

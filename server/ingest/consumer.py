@@ -66,6 +66,7 @@ class IngestConfig:
     max_payload_bytes: int
     batch_max: int = 500
     queue_max: int = 20_000
+    queue_max_bytes: int = 64 * 1024 * 1024
     shared_group: str | None = None
     protocol: str = "5"  # "5" or "3.1.1"
     device_rate_per_s: float = 0.0  # 0 = no per-device limit (server/ingest/ratelimit.py)
@@ -97,6 +98,10 @@ class IngestConsumer:
         self._rules = Rules(config.prefix, config.event_id, config.max_payload_bytes)
         self._limiter = DeviceRateLimiter(config.device_rate_per_s, config.device_burst)
         self._queue: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_max)
+        # Payload bytes received and not yet processed: the queue is bounded in bytes too, or 20,000 queued
+        # messages of the largest allowed size would be gigabytes of memory.
+        self._room = threading.Condition()
+        self._queued_bytes = 0
         self._stop = threading.Event()
         self._generation = 0  # bumped on every (re)connect; acks for an older connection are not sent
         self._connected = threading.Event()
@@ -213,10 +218,17 @@ class IngestConsumer:
 
     def _on_message(self, _client: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         # A full queue blocks here, which stops reading the socket: back-pressure to the broker, not loss.
+        payload = bytes(msg.payload)
+        with self._room:
+            # An empty queue always admits, so that one message larger than the budget still gets through;
+            # an empty payload (a cleared retained status) costs nothing.
+            while payload and self._queued_bytes and self._queued_bytes + len(payload) > self.config.queue_max_bytes:
+                if self._stopping:
+                    break
+                self._room.wait(POLL_INTERVAL_S)
+            self._queued_bytes += len(payload)
         self._queue.put(
-            Incoming(
-                self._generation, msg.mid, msg.qos, msg.topic, bytes(msg.payload), time.monotonic(), bool(msg.retain)
-            )
+            Incoming(self._generation, msg.mid, msg.qos, msg.topic, payload, time.monotonic(), bool(msg.retain))
         )
 
     # --- writer thread
@@ -238,6 +250,10 @@ class IngestConsumer:
                 self._process(batch)
             except Exception:  # the writer must survive anything; the batch stays unacknowledged
                 log.exception("ingest batch failed; its messages will be redelivered")
+            finally:
+                with self._room:
+                    self._queued_bytes -= sum(len(incoming.payload) for incoming in batch)
+                    self._room.notify_all()
 
     def _process(self, batch: list[Incoming]) -> None:
         try:
