@@ -9,6 +9,8 @@ One fired decision becomes:
 * ``email`` -> an ``email`` outbox row (the worker sends it through the Mailer; the address is looked up at
   send time, so no copy of it is kept in the outbox).
 * ``rep_alert`` -> a ``notification`` for ``exhibitor:<id>`` published on that hub topic (the booth app).
+  When no booth app is connected, a ``rep_email`` outbox row per active booth staff account as well: the
+  rep hears of the hot prospect at their booth even with the phone in a pocket.
 * ``add_tag`` -> the attendee's tags. ``lead`` / ``crm_update`` / ``webhook`` -> outbox rows of kind
   ``lead`` / ``crm`` / ``webhook`` (key ``<decision id>``): the webhook worker here, the lead and CRM
   workers of their areas read their kinds.
@@ -28,6 +30,7 @@ from sqlmodel import col
 from server.domain.guards import Channel
 from server.domain.rules_events import Decision
 from server.rules.store import insert_for
+from server.store.app_models import ExhibitorUser
 from server.store.models import Attendee, Touchpoint, TouchpointType
 from server.store.rules_models import ActionOutbox, Notification, PushSubscription
 
@@ -146,7 +149,17 @@ def execute(
             "title": message, "body": str(payload.get("opener", "")), "url": None, "data": data,
             "delivered_at": now if connected else None,
         }  # fmt: skip
-        _notify(conn, row, connected, after)
+        if not _notify(conn, row, connected, after) or connected:
+            return
+        staff = conn.execute(
+            select(col(ExhibitorUser.id)).where(
+                col(ExhibitorUser.exhibitor_id) == str(exhibitor_id), col(ExhibitorUser.disabled_at).is_(None)
+            )
+        ).scalars()
+        for user_id in staff:  # one row per rep: each is sent (and retried) on its own, at most once
+            body = {"exhibitor_user_id": user_id, "notification_id": decision.decision_id}
+            after.outbox_added |= enqueue(conn, event_id, "rep_email", f"{decision.decision_id}:rep:{user_id}", body,
+                                          now, decision.decision_id, attendee_id)  # fmt: skip
     elif decision.channel is Channel.ADD_TAG:
         tag = str(payload.get("tag", ""))
         tags = conn.execute(select(col(Attendee.tags)).where(col(Attendee.id) == attendee_id)).scalar_one_or_none()

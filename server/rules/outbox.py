@@ -24,6 +24,7 @@ from sqlmodel import col
 from server.rules.delivery import NOTIFICATION, notification_message, record_touchpoint
 from server.rules.mailer import Mailer
 from server.rules.webpush import WebPushSender
+from server.store.app_models import ExhibitorUser
 from server.store.models import Attendee, TouchpointType
 from server.store.rules_models import ActionOutbox, Notification, OutboxStatus, PushSubscription
 
@@ -60,7 +61,7 @@ class OutboxWorker:
     @property
     def kinds(self) -> list[str]:
         kinds = ["webhook"]
-        kinds += ["email"] if self.mailer is not None else []  # without a mailer, emails wait for one
+        kinds += ["email", "rep_email"] if self.mailer is not None else []  # without a mailer, emails wait for one
         kinds += ["webpush"] if self.webpush is not None else []
         return kinds
 
@@ -148,6 +149,27 @@ class OutboxWorker:
         with self._db.begin() as conn:
             record_touchpoint(conn, row["event_id"], TouchpointType.NOTIFICATION_SENT, row["attendee_id"], self._now(),
                               {"ref": row["decision_id"], "channel": "email"})  # fmt: skip
+
+    def _send_rep_email(self, row: Any) -> None:
+        """A rep alert nobody saw live (no booth app connected): mail it to one booth staff account."""
+        assert self.mailer is not None
+        payload = row["payload"]
+        with self._db.connect() as conn:
+            user = conn.execute(
+                select(col(ExhibitorUser.email), col(ExhibitorUser.disabled_at)).where(
+                    col(ExhibitorUser.id) == payload["exhibitor_user_id"]
+                )
+            ).first()
+            note = conn.execute(select(NOTIFICATION).where(NOTIFICATION.c.id == payload["notification_id"])).first()
+        if user is None or user.disabled_at is not None or note is None:
+            raise Permanent("the booth account or the alert no longer exists")
+        alert = dict(note._mapping)
+        data = alert.get("data") or {}
+        lines = [alert["body"]] if alert["body"] else []
+        if data.get("journey_summary"):
+            lines += ["", f"Their day so far: {data['journey_summary']}"]
+        lines += ["", "Open the booth app to see the visitor and capture the lead."]
+        self.mailer.send(user.email, f"At your booth: {alert['title']}", "\n".join(lines))
 
     def _send_webpush(self, row: Any) -> None:
         assert self.webpush is not None

@@ -208,6 +208,39 @@ def test_an_email_goes_out_through_smtp_and_counts_as_delivered(venue, make_serv
         assert sent.data is not None and sent.data["channel"] == "email"
 
 
+def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_once(venue, make_service):
+    from server.store.app_models import ExhibitorUser
+
+    with Session(venue) as s:
+        s.add(ExhibitorUser(exhibitor_id="acme", email="rep@acme.example", name="Rita", created_at=T0))
+        s.add(ExhibitorUser(exhibitor_id="acme", email="gone@acme.example", created_at=T0, disabled_at=T0 + 1))
+        s.commit()
+    add_rule(venue, {
+        "id": "hot-visitor", "name": "Hot visitor", "campaign_id": "reps",
+        "trigger": {"type": "app_action", "name": "demo"},
+        "actions": [{"type": "rep_alert", "message": "{attendee.name} wants a demo",
+                     "opener": "Ask {attendee.name} about robotics"}],
+    })  # fmt: skip
+    mailbox = Inbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        service = make_service(mailer=SmtpMailer("127.0.0.1", controller.port, sender="hello@demo.example"))
+        service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))  # no booth app is connected
+        assert wait_until(lambda: len(mailbox.messages) == 1, timeout=10)
+        with Session(venue) as s:
+            assert wait_until(lambda: s.exec(select(ActionOutbox)).one().status == "sent", timeout=5)
+        service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))  # the same event again: no second mail
+        assert service.wait_idle()
+    finally:
+        controller.stop()
+    recipients, content = mailbox.messages[0]
+    assert recipients == ["rep@acme.example"] and len(mailbox.messages) == 1
+    # Alice has not agreed to share her contact with exhibitors: the mail names no one (as the booth app would).
+    assert b"Subject: At your booth: an attendee wants a demo" in content and b"Ask an attendee about" in content
+    assert b"Alice" not in content
+
+
 def test_tags_are_added_and_leads_and_crm_updates_wait_in_the_outbox(venue, make_service):
     with Session(venue) as s:
         alice = s.get(Attendee, "alice")
