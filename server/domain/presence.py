@@ -14,7 +14,8 @@ How a zone is decided (see docs/presence.md for the organizer's version):
    around them, and for every spot and placed scanner what that scanner *reports* of a badge there: the
    log-distance loss (scanner ``height_diff_m`` above the badge, a wall loss for rooms) as it is actually
    heard — far away only the adverts that noise lifts above the radio's sensitivity are heard, so a far
-   reading is expected too strong — and the cost of hearing it or of hearing nothing at all. Silence is
+   reading is expected too strong — and the cost of hearing it or of hearing nothing at all (stored only for
+   the spots within ``map_range_m`` of each scanner: beyond, a scanner's value is constant). Silence is
    evidence: a scanner that should hear a spot loudly and reports nothing speaks against that spot
    (unless it is down: it has heard no badge for ``scanner_down_s``). The spots that agree with the
    strongest reading are candidates; each is scored against *every* reading and every silence (squared dB);
@@ -34,6 +35,7 @@ role), exactly as it must not feed badges whose holder has not consented to trac
 
 Example::
 
+    >>> from server.domain.model import ZoneKind
     >>> zones = [Zone("booth-1", ZoneKind.BOOTH, 0, 0, 9, 7)]
     >>> engine = PresenceEngine(zones, [Scanner("s1", "booth-1", 4.5, 6.0)])
     >>> for t in range(0, 60, 2):
@@ -48,15 +50,13 @@ Example::
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import itemgetter
 
-from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted, Zone, ZoneKind
+from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted, Zone
+from server.domain.radio_map import DEFAULT_RSSI_1M, RadioMap, expected_reading
 
-# Calibrated RSSI at 1 m when neither a distance nor a beacon power is known (Apple's iBeacon reference).
-DEFAULT_RSSI_1M = -59.0
+__all__ = ["DEFAULT_RSSI_1M", "PresenceEngine", "PresenceParams", "expected_reading"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,30 +130,6 @@ class PresenceParams:
     tap_hold_s: float = 10.0
 
 
-COARSER_MAPS = (1, 2, 4)  # strides of the radio map's resolutions, finest first
-
-
-def expected_reading(loss: float, offset_db: float, p: PresenceParams) -> tuple[float, float, float]:
-    """What a scanner reports of a badge whose mean path loss to it is ``loss``: the loss it reads when
-    it hears the badge (censored: only adverts above the sensitivity count), and the costs (dB^2) of
-    hearing it and of not hearing it within a reading's age.
-
-    Example: 36 dB from an uncalibrated scanner (-59 dBm at 1 m, -95 dBm at the sensitivity) is heard in
-    about half the adverts and then reads ~3 dB too strong."""
-    sigma = p.advert_noise_db
-    limit = DEFAULT_RSSI_1M - p.sensitivity_dbm - offset_db  # the largest loss the radio still decodes
-    a = max((limit - loss) / sigma, -4.0)
-    audible = 0.5 * math.erfc(-a / math.sqrt(2))  # Phi(a): share of adverts above the sensitivity
-    density = math.exp(-a * a / 2) / math.sqrt(2 * math.pi)
-    heard_loss = loss - sigma * density / audible
-    per_advert = (1 - p.advert_loss) * audible
-    chances = max(1.0, p.reading_max_age_s * p.advert_hz)
-    silent = max((1 - per_advert) ** chances, 1e-12)
-    scale = -2 * p.reading_noise_db**2
-    cap = p.max_silence_db**2
-    return heard_loss, min(cap, scale * math.log(max(1 - silent, 1e-12))), min(cap, scale * math.log(silent))
-
-
 _NO_ZONE = "\x00corridor"  # the challenger value for "in no zone" (None means "no challenger")
 
 
@@ -204,76 +180,25 @@ class PresenceEngine:
     def update_venue(self, zones: Iterable[Zone], scanners: Iterable[Scanner]) -> None:
         """Replace the floor plan (live edits). Badges keep their state; unknown scanners are ignored.
 
-        Precomputes the radio map: a grid of candidate spots (``grid_m`` apart, over the zones plus a corridor
-        margin), each labelled with its zone (or None), with the path loss every placed scanner in range
-        would measure there; and per scanner its spots sorted by that loss, so a reading finds the ring of
-        spots that agree with it by bisection.
+        Precomputes the radio map (:class:`~server.domain.radio_map.RadioMap`): a grid of candidate spots
+        (``grid_m`` apart, over the zones plus a corridor margin), each labelled with its zone (or None), with
+        what every placed scanner would report there, stored only for the spots within ``map_range_m`` of it
+        (further away a scanner's value is one of three constants); and per scanner those spots sorted by that
+        loss, so a reading finds the ring of spots that agree with it by bisection. Decisions equal a dense
+        map's except for a reading too weak to place the badge within ``map_range_m`` of the scanner that
+        hears it best (~20 m from every scanner): a dense map then also weighed spots beyond that range.
         """
-        p = self.params
         self._zones = {z.id: z for z in zones}
         self._scanners = {s.id: s for s in scanners}
         self._offset = {s.id: s.rssi_offset_db for s in self._scanners.values()}
         self._scanner_zone = {s.id: s.zone_id for s in self._scanners.values() if s.zone_id in self._zones}
         placed = [s for s in self._scanners.values() if s.x is not None and s.y is not None]
-        self._spot_zone: list[str | None] = []
-        self._spot_base: list[float] = []  # the cost of a spot when no scanner hears the badge: all silences
-        # Per placed scanner, over all spots: the loss it reports when it hears the badge there, and
-        # ``heard_loss**2 + cost of hearing - cost of not hearing``, so that a reading's cost at every
-        # candidate spot is one multiply-add (the sum of ``reading**2`` is added once).
-        heard: dict[str, list[float]] = {s.id: [] for s in placed}
-        square: dict[str, list[float]] = {s.id: [] for s in placed}
-        silence: dict[str, list[float]] = {s.id: [] for s in placed}
-        spot_rc: list[int] = []  # gcd(row, col): a spot is on the map of stride k when k divides it
-        if self._zones and placed:
-            zs = list(self._zones.values())
-            m = p.corridor_margin_m
-            x0, y0 = min(z.x for z in zs) - m, min(z.y for z in zs) - m
-            x1, y1 = max(z.x + z.width for z in zs) + m, max(z.y + z.height for z in zs) + m
-            g = p.grid_m
-            for row in range(int((y1 - y0) / g) + 1):
-                for col in range(int((x1 - x0) / g) + 1):
-                    x, y = x0 + (col + 0.5) * g, y0 + (row + 0.5) * g
-                    zone = next((z for z in zs if z.contains(x, y)), None)
-                    zone_id = zone.id if zone is not None else None
-                    base = 0.0
-                    for s in placed:
-                        assert s.x is not None and s.y is not None
-                        d = min(math.hypot(x - s.x, y - s.y), p.map_range_m)
-                        walls = 0 if zone_id == s.zone_id else self._walled(s.zone_id) + self._walled(zone_id)
-                        heard_loss, heard_cost, silent_cost = expected_reading(
-                            self._loss(d) + walls * p.wall_loss_db, s.rssi_offset_db, p
-                        )
-                        heard[s.id].append(heard_loss)
-                        square[s.id].append(heard_loss**2 + heard_cost - silent_cost)
-                        silence[s.id].append(silent_cost)
-                        base += silent_cost
-                    self._spot_zone.append(zone_id)
-                    self._spot_base.append(base)
-                    spot_rc.append(math.gcd(row, col) if row or col else 1 << 30)
-        self._heard_loss, self._heard_square, self._silence = heard, square, silence
-        # Per placed scanner and map resolution (every spot, every 2nd row and column, every 4th), its spots
-        # sorted by the loss it reports when it hears a badge there: candidates are found by bisection.
-        self._rings: dict[str, list[tuple[list[float], list[int]]]] = {}
-        for s in placed:
-            loss_at = heard[s.id].__getitem__
-            levels = []
-            for stride in COARSER_MAPS:
-                order = sorted((i for i in range(len(spot_rc)) if spot_rc[i] % stride == 0), key=loss_at)
-                levels.append(([loss_at(i) for i in order], order))
-            self._rings[s.id] = levels
+        self._map = RadioMap(list(self._zones.values()), placed, self.params)
         self._heard_at = {k: v for k, v in getattr(self, "_heard_at", {}).items() if k in self._scanners}
         self._down: list[str] = []
         for badge in self._badges.values():  # readings from scanners that are gone say nothing any more
             for scanner_id in [k for k in badge.readings if k not in self._scanners]:
                 del badge.readings[scanner_id]
-
-    def _walled(self, zone_id: str | None) -> int:
-        zone = self._zones.get(zone_id) if zone_id is not None else None
-        return 1 if zone is not None and zone.kind == ZoneKind.ROOM else 0
-
-    def _loss(self, distance_m: float) -> float:
-        p = self.params
-        return 10 * p.path_loss_exponent * math.log10(max(math.hypot(distance_m, p.height_diff_m), p.min_distance_m))
 
     # --- input -------------------------------------------------------------------------------------------
     def observe(self, sightings: Iterable[Sighting]) -> list[VisitEvent]:
@@ -348,7 +273,7 @@ class PresenceEngine:
         if now >= self._next_sweep or now < self._next_sweep - 2.0:
             self._next_sweep = now + 1.0
             quiet = now - self.params.scanner_down_s
-            self._down = [k for k in self._rings if self._heard_at.get(k, -math.inf) < quiet]
+            self._down = [k for k in self._map.coverage if self._heard_at.get(k, -math.inf) < quiet]
             away = self.params.away_after_s
             for attendee_id in [a for a, b in badges.items() if now - b.last_seen >= away]:
                 badge = badges.pop(attendee_id)
@@ -396,34 +321,13 @@ class PresenceEngine:
         if not readings:
             return None
         first_id, (first_loss, _) = min(readings.items(), key=lambda item: item[1][0])
-        rings = self._rings.get(first_id)
-        if rings is None:  # the strongest scanner has no position: it can only vouch for its own zone
+        placed = self._map.place_costs(first_id, first_loss, readings, self._down)
+        if placed is None:  # the strongest scanner has no position: it can only vouch for its own zone
             if first_loss > p.unplaced_reach_db:
                 return None
             own = self._scanner_zone.get(first_id)
             return own, 0.0, (0.0 if current == own else math.inf)
-        for level in rings:  # the finest map whose ring is small enough
-            losses, spots = level
-            center = max(first_loss, losses[0])  # nearer than any spot: the spots nearest the scanner
-            lo = bisect_left(losses, center - p.ring_db)
-            hi = bisect_right(losses, center + p.ring_db)
-            if hi - lo <= p.max_candidates:
-                break
-        pick = itemgetter(*spots[lo:hi]) if hi - lo > 1 else lambda seq: (seq[spots[lo]],)
-        costs = list(pick(self._spot_base))
-        constant = 0.0
-        heard_loss, heard_square = self._heard_loss, self._heard_square
-        for scanner_id, (loss, _) in readings.items():
-            h = heard_loss.get(scanner_id)
-            if h is None:  # a scanner without a position: its reading cannot be placed on the map
-                continue
-            constant += loss * loss
-            twice = 2 * loss
-            costs = [c + k - twice * e for c, k, e in zip(costs, pick(heard_square[scanner_id]), pick(h), strict=False)]
-        for scanner_id in self._down:  # a scanner that is down is silent everywhere: no evidence
-            if scanner_id not in readings:
-                costs = [c - q for c, q in zip(costs, pick(self._silence[scanner_id]), strict=False)]
-        zones = pick(self._spot_zone)
+        zones, costs, constant = placed
         best_i = costs.index(min(costs))
         current_cost = math.inf
         if current is not None:  # the corridor's own cost is never needed: it keeps nothing

@@ -1,0 +1,60 @@
+"""Radio map specifications: range-limited storage that still equals the dense map wherever it is used.
+
+A hall of booths on a 12 m pitch, one scanner in the middle of each (like `touchpoints bench ingest`'s venue),
+with a row of rooms so that walls count.
+"""
+
+from __future__ import annotations
+
+import math
+
+from server.domain.model import Scanner, Zone, ZoneKind
+from server.domain.presence import PresenceParams
+from server.domain.radio_map import RadioMap, expected_reading
+
+
+def hall(side: int, rooms: int = 0) -> tuple[list[Zone], list[Scanner]]:
+    """``side`` x ``side`` 6 x 6 m zones 12 m apart, the first ``rooms`` of them ROOMs, a scanner in each."""
+    zones = [
+        Zone(f"zone-{d}", ZoneKind.ROOM if d < rooms else ZoneKind.BOOTH, (d % side) * 12.0, (d // side) * 12.0, 6, 6)
+        for d in range(side * side)
+    ]
+    scanners = [Scanner(f"scan-{d}", f"zone-{d}", z.x + 3, z.y + 3) for d, z in enumerate(zones)]
+    return zones, scanners
+
+
+def dense_silence(
+    p: PresenceParams, zones: list[Zone], s: Scanner, spot: tuple[float, float], zone: str | None
+) -> float:
+    """What the dense map stored: the silence cost of a spot, distance capped at map_range_m, walls for rooms."""
+    assert s.x is not None and s.y is not None
+    rooms = {z.id for z in zones if z.kind == ZoneKind.ROOM}
+    walls = 0 if zone == s.zone_id else (s.zone_id in rooms) + (zone in rooms)
+    d = min(math.hypot(spot[0] - s.x, spot[1] - s.y), p.map_range_m)
+    loss = 10 * p.path_loss_exponent * math.log10(max(math.hypot(d, p.height_diff_m), p.min_distance_m))
+    return expected_reading(loss + walls * p.wall_loss_db, s.rssi_offset_db, p)[2]
+
+
+def test_per_scanner_storage_is_bounded_by_the_spots_in_range() -> None:
+    p = PresenceParams()
+    zones, scanners = hall(20)  # 400 scanners over a ~250 m hall: ~16,000 spots
+    radio = RadioMap(zones, scanners, p)
+    spots = len(radio.spot_zone)
+    in_range = (2 * p.map_range_m / p.grid_m + 2) ** 2  # the box around a scanner: 47 x 47 spots
+    assert spots > 15_000 and len(radio.coverage) == 400
+    for cover in radio.coverage.values():
+        assert len(cover.heard) == len(cover.square) == len(cover.silence) == in_range + 3  # + far: 0, 1, 2 walls
+        assert all(len(ring[0]) == len(ring[1]) <= in_range for ring in cover.rings)
+    assert sum(len(c.heard) for c in radio.coverage.values()) < spots * len(scanners) / 6  # dense: all spots
+
+
+def test_a_spots_base_cost_is_the_sum_of_every_scanners_silence_near_or_far() -> None:
+    p = PresenceParams()
+    zones, scanners = hall(8, rooms=8)  # ~100 m across: most scanners are out of range of a given spot
+    radio = RadioMap(zones, scanners, p)
+    m, g = p.corridor_margin_m, p.grid_m
+    cols = int((8 * 12.0 - 6 + 2 * m) / g) + 1
+    for i in range(0, len(radio.spot_zone), 97):
+        spot = (-m + (i % cols + 0.5) * g, -m + (i // cols + 0.5) * g)
+        dense = sum(dense_silence(p, zones, s, spot, radio.spot_zone[i]) for s in scanners)
+        assert math.isclose(radio.spot_base[i], dense, rel_tol=1e-9)
