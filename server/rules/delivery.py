@@ -89,13 +89,13 @@ def enqueue(
         "attendee_id": attendee_id, "payload": payload, "status": "pending", "attempts": 0,
         "next_attempt_at": now, "created_at": now,
     }  # fmt: skip
-    result = conn.execute(insert_for(conn, OUTBOX).values(values).on_conflict_do_nothing())
-    return bool(result.rowcount)
+    statement = insert_for(conn, OUTBOX).values(values).on_conflict_do_nothing().returning(OUTBOX.c.id)
+    return conn.execute(statement).first() is not None  # (not rowcount: -1 on PostgreSQL, see store.record_decision)
 
 
 def _notify(conn: Connection, row: dict[str, Any], connected: bool, after: AfterCommit) -> bool:
-    inserted = conn.execute(insert_for(conn, NOTIFICATION).values(row).on_conflict_do_nothing(index_elements=["id"]))
-    if not inserted.rowcount:
+    statement = insert_for(conn, NOTIFICATION).values(row).on_conflict_do_nothing(index_elements=["id"])
+    if conn.execute(statement.returning(NOTIFICATION.c.id)).first() is None:
         return False
     if connected:
         after.publishes.append((row["recipient"], notification_message(row)))

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import col
 
 from server.rules.delivery import NOTIFICATION, notification_message, record_touchpoint
 from server.rules.mailer import Mailer
+from server.rules.store import insert_for
 from server.rules.webpush import WebPushSender
-from server.store.app_models import ExhibitorUser
+from server.store.app_models import ExhibitorUser, Lead
 from server.store.models import Attendee, TouchpointType
 from server.store.rules_models import ActionOutbox, Notification, OutboxStatus, PushSubscription
 
@@ -36,6 +37,10 @@ MAX_ATTEMPTS = 8  # with the backoff below: retried over ~1 h, then left for an 
 BACKOFF_S = 5.0
 MAX_BACKOFF_S = 1800.0
 WEBHOOK_TIMEOUT_S = 10.0
+# A rule's lead rating on the booth app's 1-5 scale (mobile_api/leads.py: 4 and up is "hot").
+LEAD_RATING = {"cold": 2, "warm": 3, "hot": 4}
+LEAD_PERSONAL = ("name", "email", "company", "job_title", "country")  # copied only while the attendee shares them
+LEAD: Any = Lead.__table__  # type: ignore[attr-defined]
 
 
 class Permanent(Exception):
@@ -60,7 +65,7 @@ class OutboxWorker:
 
     @property
     def kinds(self) -> list[str]:
-        kinds = ["webhook"]
+        kinds = ["webhook", "lead"]
         kinds += ["email", "rep_email"] if self.mailer is not None else []  # without a mailer, emails wait for one
         kinds += ["webpush"] if self.webpush is not None else []
         return kinds
@@ -149,6 +154,40 @@ class OutboxWorker:
         with self._db.begin() as conn:
             record_touchpoint(conn, row["event_id"], TouchpointType.NOTIFICATION_SENT, row["attendee_id"], self._now(),
                               {"ref": row["decision_id"], "channel": "email"})  # fmt: skip
+
+    def _send_lead(self, row: Any) -> None:
+        """A ``lead`` action: create the exhibitor's lead for the attendee, or raise its rating (never lower it).
+
+        The rule's rating maps onto the 1-5 scale reps use in the booth app: cold 2, warm 3, hot 4 (the booth
+        app's "hot" threshold). Contact details are copied only while the attendee shares them (as a capture
+        at the booth does); the CRM feed picks the lead up by its ``updated_at``.
+        """
+        payload = row["payload"]
+        exhibitor_id, attendee_id = payload.get("exhibitor_id"), row["attendee_id"]
+        if not exhibitor_id or not attendee_id:
+            raise Permanent("a lead needs an exhibitor (the rule fired outside any booth) and an attendee")
+        rating = LEAD_RATING.get(str(payload.get("rating")), LEAD_RATING["warm"])
+        now = self._now()
+        with self._db.begin() as conn:
+            person = conn.execute(select(Attendee).where(col(Attendee.id) == attendee_id)).first()
+            if person is None:
+                raise Permanent("the attendee no longer exists")
+            shared = bool(person.consent_crm)
+            contact = {name: (getattr(person, name, None) if shared else None) for name in LEAD_PERSONAL}
+            values = {
+                "event_id": row["event_id"], "exhibitor_id": exhibitor_id, "attendee_id": attendee_id,
+                "source": "rule", "captured_by": str(row["decision_id"] or "")[:64], "rating": rating,
+                "notes": "", "answers": {}, "contact_shared": shared, "created_at": now, "updated_at": now, **contact,
+            }  # fmt: skip
+            once = insert_for(conn, LEAD).values(values)
+            once = once.on_conflict_do_nothing(index_elements=["exhibitor_id", "attendee_id"]).returning(LEAD.c.id)
+            if conn.execute(once).first() is None:  # (rowcount is -1 on PostgreSQL here: RETURNING tells)
+                lower = or_(col(Lead.rating).is_(None), col(Lead.rating) < rating)
+                conn.execute(
+                    update(Lead)
+                    .where(col(Lead.exhibitor_id) == exhibitor_id, col(Lead.attendee_id) == attendee_id, lower)
+                    .values(rating=rating, updated_at=now)
+                )
 
     def _send_rep_email(self, row: Any) -> None:
         """A rep alert nobody saw live (no booth app connected): mail it to one booth staff account."""

@@ -110,8 +110,10 @@ def record_decision(conn: Connection, decision: Decision, event_id: str) -> bool
     """Insert the decision; False when its id is already stored (a replay: do not act on it again)."""
     table = RuleDecision.__table__  # type: ignore[attr-defined]
     statement = insert_for(conn, table).values(decision_row(decision, event_id))
-    result = conn.execute(statement.on_conflict_do_nothing(index_elements=["decision_id"]))
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: SQLAlchemy reports rowcount -1 for these inserts on PostgreSQL, which made every
+    # replayed decision look new there (a second push for the same decision).
+    statement = statement.on_conflict_do_nothing(index_elements=["decision_id"]).returning(table.c.decision_id)
+    return conn.execute(statement).first() is not None
 
 
 def load_state(session: Session, event_id: str) -> EngineState | None:

@@ -28,6 +28,7 @@ from server.live.hub import Hub
 from server.rules.inbox import list_inbox, mark_clicked, subscribe_push
 from server.rules.mailer import SmtpMailer
 from server.rules.webpush import WebPushSender, generate_vapid_keys
+from server.store.app_models import Lead
 from server.store.models import Attendee, Touchpoint
 from server.store.rules_models import ActionOutbox, Notification, PushSubscription, RuleDecision
 
@@ -262,6 +263,40 @@ def test_tags_are_added_and_leads_and_crm_updates_wait_in_the_outbox(venue, make
     assert rows["lead"].payload == {"exhibitor_id": "acme", "rating": "hot"}
     assert rows["crm"].payload == {"fields": {"Interest__c": "demo at Booth 1"}}
     assert rows["crm"].idempotency_key == "hot:1:alice:1780000000.000:2" and rows["crm"].status == "pending"
+    # The lead action becomes ACME's lead for Alice (hot = 4 on the booth app's 1-5 scale), with her contact,
+    # which she shares; the CRM worker takes it from there.
+    with Session(venue) as s:
+        lead_row = select(ActionOutbox).where(ActionOutbox.kind == "lead")
+        assert wait_until(lambda: s.exec(lead_row).one().status == "sent")
+        [lead] = s.exec(select(Lead))
+        assert (lead.exhibitor_id, lead.attendee_id, lead.source, lead.rating) == ("acme", "alice", "rule", 4)
+        assert lead.contact_shared and lead.name == "Alice"
+
+
+def test_a_lead_action_upgrades_an_existing_lead_and_never_downgrades_it(venue, make_service):
+    with Session(venue) as s:
+        s.add(Lead(event_id="demo", exhibitor_id="acme", attendee_id="alice", source="nfc", captured_by="door-1",
+                   rating=5, created_at=T0, updated_at=T0))  # fmt: skip
+        s.add(Lead(event_id="demo", exhibitor_id="acme", attendee_id="carol", source="qr", captured_by="rep-1",
+                   rating=None, created_at=T0, updated_at=T0))  # fmt: skip
+        for attendee_id in ("alice", "carol"):  # a lead action needs consent to share with exhibitors
+            person = s.get(Attendee, attendee_id)
+            assert person is not None
+            person.consent_crm = True
+            s.add(person)
+        s.commit()
+    add_rule(venue, {
+        "id": "warm", "name": "Warm", "campaign_id": "warm", "trigger": {"type": "app_action", "name": "demo"},
+        "actions": [{"type": "lead", "rating": "warm"}],
+    })  # fmt: skip
+    service = make_service()
+    service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))
+    service.submit(AppAction("carol", T0, "demo", zone_id="booth-1"))
+    with Session(venue) as s:
+        done = lambda: [r.status for r in s.exec(select(ActionOutbox))] == ["sent", "sent"]  # noqa: E731
+        assert wait_until(done)
+        ratings = {lead.attendee_id: (lead.rating, lead.source) for lead in s.exec(select(Lead))}
+    assert ratings == {"alice": (5, "nfc"), "carol": (3, "qr")}
 
 
 def test_the_engine_state_survives_a_restart(venue, make_service):
@@ -274,3 +309,27 @@ def test_the_engine_state_survives_a_restart(venue, make_service):
     second.submit(ZoneEntered("alice", T0 + 50, "booth-1"))
     assert second.wait_idle()
     assert [(d.outcome, d.reason) for d in decisions(venue)] == [("fired", None), ("suppressed", "cap_rule")]
+
+
+def test_a_replayed_decision_is_recognised_and_its_push_not_repeated_on_every_database(venue):
+    # On PostgreSQL, SQLAlchemy reported rowcount -1 for these ON CONFLICT inserts, so every replay looked new.
+    from server.domain.guards import Channel
+    from server.domain.rules_events import Decision, Outcome
+    from server.rules import store
+    from server.rules.delivery import AfterCommit, execute
+
+    decision = Decision("d-1", "hello-booth", 1, "hello", "alice", 0, Channel.PUSH, Outcome.FIRED, None, NOW,
+                        "zone_entered", {"title": "Hi", "body": "Welcome"})  # fmt: skip
+    outcomes = []
+    for _ in range(2):
+        with venue.begin() as conn:
+            if store.record_decision(conn, decision, "demo"):
+                after = AfterCommit()
+                execute(conn, decision, "demo", True, after, NOW)
+                outcomes.append("acted")
+            else:
+                outcomes.append("replay")
+    assert outcomes == ["acted", "replay"]
+    with Session(venue) as s:
+        assert len(s.exec(select(Notification)).all()) == 1
+        assert len(s.exec(select(Touchpoint).where(Touchpoint.type == "notification_sent")).all()) == 1
