@@ -81,16 +81,29 @@ def ingest(
     attendees: Annotated[int, typer.Option(min=10)] = 5000,
     batches: Annotated[int, typer.Option(min=10, help="Sighting batches published")] = 20_000,
     per_batch: Annotated[int, typer.Option(min=1, max=500, help="Sightings per batch")] = 50,
+    workers: Annotated[int, typer.Option(min=0, help="N ingest worker processes + this one as live worker")] = 0,
+    redis: Annotated[str, typer.Option(help="Redis for the live stream (with --workers)")] = "redis://127.0.0.1:6379/0",
     record: RecordOption = True,
 ) -> None:
-    """Sightings/s through validate -> store -> presence, beside a bare receive-and-decode baseline."""
+    """Sightings/s through validate -> store -> presence, beside a bare receive-and-decode baseline.
+
+    With --workers N: the scaled-out shape (docs/scaling.md) on this machine, on PostgreSQL and Redis.
+    """
     from server.bench.broker import PRIVATE, broker_for_bench
     from server.bench.ingest import run_ingest_bench
     from server.bench.report import emit
 
     with broker_for_bench(mqtt) as url:
-        result = run_ingest_bench(url, database, devices=devices, attendees=attendees, batches=batches,
-                                  per_batch=per_batch)  # fmt: skip
+        if workers:
+            from server.bench.scaleout import run_scaled_ingest_bench
+
+            if database is None:
+                raise typer.BadParameter("--workers needs --database postgresql://...", param_hint="--database")
+            result = run_scaled_ingest_bench(url, database, redis, workers=workers, devices=devices,
+                                             attendees=attendees, batches=batches, per_batch=per_batch)  # fmt: skip
+        else:
+            result = run_ingest_bench(url, database, devices=devices, attendees=attendees, batches=batches,
+                                      per_batch=per_batch)  # fmt: skip
     result["broker"] = mqtt if mqtt == PRIVATE else "given"
     emit(result, name="ingest", record=record)
 

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, create_engine, func, select, text
 from support import ADMIN, AUTH, clear_session, wait_until
 from websockets.sync.client import connect
 
+from server.domain.presence import PresenceParams
 from server.simulator.run import run_simulation
 from server.simulator.scenario import build_scenario
 from server.simulator.seed import seed_database
@@ -96,10 +97,24 @@ def visits_by_stay(engine: Engine) -> dict[tuple[str, str], list[tuple[float, fl
     return dict(stays)
 
 
+def _borderline(stay: tuple[float, float | None]) -> bool:
+    """A closed stay within the tolerance of the walk-by threshold: one side may judge it a scan window
+    shorter and not announce it at all (seen under load: 45.006 s on one side, nothing on the other)."""
+    start, end = stay
+    return end is not None and end - start < PresenceParams().min_visit_s + TOLERANCE_S
+
+
+def _unmatched_borderline(mine: list[Any], theirs: list[Any]) -> list[Any]:
+    near = lambda a, b: abs(a[0] - b[0]) <= TOLERANCE_S  # noqa: E731
+    return [v for v in mine if not (_borderline(v) and not any(near(v, t) for t in theirs))]
+
+
 def differences(single: dict[Any, list[Any]], cluster: dict[Any, list[Any]]) -> list[str]:
     found = []
     for key in sorted(single.keys() | cluster.keys()):
         a, b = single.get(key, []), cluster.get(key, [])
+        if len(a) != len(b):
+            a, b = _unmatched_borderline(a, b), _unmatched_borderline(b, a)
         if len(a) != len(b):
             found.append(f"{key}: single {a} vs cluster {b}")
             continue
@@ -218,7 +233,12 @@ def test_two_ingest_workers_and_two_api_workers_give_the_results_of_one_server(
     single_visits, cluster_visits = (visits_by_stay(engines[n]) for n in ("single", "cluster"))
     assert sum(len(v) for v in single_visits.values()) >= 10
     assert differences(single_visits, cluster_visits) == []
-    pairs = [pair for key, stays in single_visits.items() for pair in zip(stays, cluster_visits[key], strict=True)]
+    matched = {
+        key: (_unmatched_borderline(stays, cluster_visits.get(key, [])),
+              _unmatched_borderline(cluster_visits.get(key, []), stays))
+        for key, stays in single_visits.items()
+    }  # fmt: skip
+    pairs = [pair for mine, theirs in matched.values() for pair in zip(mine, theirs, strict=True)]
     shifts = [abs(a - b) for pair in pairs for a, b in zip(*pair, strict=True) if a is not None and b is not None]
     print(f"{sum(len(v) for v in single_visits.values())} visits, largest start/end shift {max(shifts):.3f}s")
     # The live worker's dashboard updates reached a socket held by an API-only worker, through Redis.
