@@ -35,6 +35,7 @@ from server.api.routes import (
 )
 from server.api.routes import crm as crm_routes
 from server.core.config import Settings
+from server.core.gc_tuning import tune_for_server
 from server.core.metrics import Metrics
 from server.core.security import new_token
 from server.crm.service import start_crm
@@ -187,6 +188,7 @@ def create_app(settings: Settings) -> FastAPI:
         services.directory.reload()
         start_live(services)
         services.crm = start_crm(services)  # Salesforce sync (server/crm): metrics always, worker when enabled
+        restore_gc = tune_for_server()  # after the start-up objects exist (venue, directory, presence), before traffic
         if services.ingest is not None:
             services.ingest.start()
         watch = dashboard.watch_deployment(services)  # scale-out: the live worker feeds every dashboard
@@ -208,6 +210,7 @@ def create_app(settings: Settings) -> FastAPI:
             if services.scores is not None:
                 services.scores.stop()
             services.engine.dispose()
+            restore_gc()
 
     app = FastAPI(
         title="Touchpoints",

@@ -207,6 +207,7 @@ def ours(plan: Plan, database_url: str | None) -> dict[str, Any]:
     from sqlalchemy import text
 
     from server.core.config import load_settings
+    from server.core.gc_tuning import tune_for_server
     from server.core.metrics import Metrics
     from server.ingest.consumer import IngestConfig, IngestConsumer
     from server.ingest.directory import Directory
@@ -239,12 +240,14 @@ def ours(plan: Plan, database_url: str | None) -> dict[str, Any]:
         consumer.listeners.append(presence.feed)
         consumer.listeners.append(lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0)))
         presence.start()
+        restore_gc = tune_for_server()  # as the server does once started (server/app.py)
         consumer.start()
         consumer.wait_connected(10)
         _run_publisher(plan)
         counter.wait_idle(plan.batches, timeout=600)
         consumer.stop()
         presence.stop()
+        restore_gc()
         return {
             "messages": counter.messages,
             "sightings": counter.sightings,
