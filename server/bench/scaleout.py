@@ -30,6 +30,7 @@ def _ingest_worker(plan: Plan, database_url: str, redis_url: str, stream: str, i
     import redis
 
     from server.core.config import load_settings
+    from server.core.gc_tuning import tune_for_server
     from server.core.metrics import Metrics
     from server.ingest.consumer import IngestConfig, IngestConsumer
     from server.ingest.directory import Directory
@@ -48,6 +49,7 @@ def _ingest_worker(plan: Plan, database_url: str, redis_url: str, stream: str, i
     forwarder = LiveForwarder(redis.Redis.from_url(redis_url), stream, producer=f"bench-w{index}")
     consumer.listeners.append(forwarder)
     forwarder.start()
+    tune_for_server()  # as the server does once started (server/app.py)
     consumer.start()
     consumer.wait_connected(30)
     ready.set()
@@ -65,6 +67,7 @@ def run_scaled_ingest_bench(
     from sqlalchemy import text
 
     from server.core.config import load_settings
+    from server.core.gc_tuning import tune_for_server
     from server.live.presence import LivePresence
     from server.live.stream import LiveStreamConsumer, stream_name
     from server.store.db import make_engine, migrate
@@ -98,6 +101,7 @@ def run_scaled_ingest_bench(
 
         live = LiveStreamConsumer(client, stream, dispatch)
         presence.start()
+        restore_gc = tune_for_server()
         live.start(live.tail())
         for index in range(workers):
             ready = ctx.Event()
@@ -114,6 +118,7 @@ def run_scaled_ingest_bench(
             stored = conn.execute(text("SELECT count(*) FROM touchpoint")).scalar_one()
         live.stop()
         presence.stop()
+        restore_gc()
         rate = counter.rate()
         return {
             "bench": "ingest",
