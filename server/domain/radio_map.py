@@ -22,6 +22,7 @@ than any spot of the strongest scanner's map (the dense map raised IndexError) t
 
 from __future__ import annotations
 
+import hashlib
 import math
 from array import array
 from bisect import bisect_left, bisect_right
@@ -81,8 +82,11 @@ class Coverage:
     ``heard**2 + cost of hearing - cost of not hearing`` (``square``: a reading's cost is one multiply-add)
     and the cost of not hearing (``silence``), each followed by the same value for spots out of range behind
     0, 1 and 2 walls; and per map resolution its spots on the map sorted by ``heard`` (``rings``: losses,
-    spot indices, how many rows or columns each is from the box's centre, and the spot's base cost plus this
-    scanner's ``square``, so that the strongest reading's costs are read in ring order)."""
+    spot indices and how many rows or columns each is from the box's centre).
+
+    Arrays equal to another scanner's (a regular layout: same offset from the grid, same walls around, same
+    clipping at the map's edge) are that scanner's, shared (see :class:`_Shared`): only the spot indices are
+    each scanner's own."""
 
     __slots__ = ("c0", "heard", "origin", "r0", "rings", "silence", "square", "walled", "zone_id")
 
@@ -90,7 +94,27 @@ class Coverage:
         self.r0, self.c0, self.origin = r0, c0, r0 * width + c0
         self.zone_id, self.walled = zone_id, walled
         self.heard, self.square, self.silence = array("d"), array("d"), array("d")
-        self.rings: list[tuple[array[float], array[int], array[int], array[float]]] = []
+        self.rings: list[tuple[array[float], array[int], array[int]]] = []
+
+
+class _Shared:
+    """Stores each distinct group of arrays once (by a digest of their contents, confirmed by comparing them).
+
+    Example: 2,000 booths on a 12 m pitch with a scanner in the middle of each have a few dozen distinct
+    boxes (the interior ones are all alike; near the map's edge the clipping differs), so the map takes a few
+    MB instead of ~200 MB. An irregular layout shares nothing: ~87 KB per scanner (2,000: ~175 MB)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, tuple[array[Any], ...]] = {}
+
+    def __call__(self, *arrays: array[Any]) -> tuple[array[Any], ...]:
+        digest = hashlib.blake2b(digest_size=16)
+        for values in arrays:
+            digest.update(f"{values.typecode}{len(values)};".encode())
+            digest.update(values)
+        key = digest.digest()
+        known = self._seen.setdefault(key, arrays)
+        return known if all(a == b for a, b in zip(known, arrays, strict=True)) else arrays
 
 
 class RadioMap:
@@ -121,9 +145,11 @@ class RadioMap:
         far_total = [0.0, 0.0]  # per walled class of a spot: every scanner's silence there when out of range
         room_extra: dict[str | None, float] = {}  # ... but a room's own scanners are not behind a wall in it
         cache: _Cache = {}
+        shared = _Shared()
         base = array("d", bytes(8 * rows * cols))  # the in-range scanners' silences, minus their far value
         for s in placed:
             cover = self.coverage[s.id] = self._cover(s, (x0, y0), (rows, cols), base, cache)
+            cover.heard, cover.square, cover.silence = shared(cover.heard, cover.square, cover.silence)
             far_silence = cover.silence[width * width :]
             for w in (0, 1):
                 far_total[w] += far_silence[cover.walled + w]
@@ -132,7 +158,7 @@ class RadioMap:
         spot_classes = zip(base, self.spot_walled, self.spot_zone, strict=True)
         self.spot_base = array("d", (b + far_total[w] + room_extra.get(z, 0.0) for b, w, z in spot_classes))
         for cover in self.coverage.values():
-            self._add_rings(cover, rows, cols)
+            self._add_rings(cover, rows, cols, shared)
 
     def _cover(
         self, s: Scanner, corner: tuple[float, float], shape: tuple[int, int], base: array[float], cache: _Cache
@@ -162,22 +188,21 @@ class RadioMap:
                 base[i] += q - far[walls][2]
         return cover
 
-    def _add_rings(self, cover: Coverage, rows: int, cols: int) -> None:
+    def _add_rings(self, cover: Coverage, rows: int, cols: int, shared: _Shared) -> None:
         """Per resolution, the box's spots on the map sorted by the loss the scanner reports there (a stable
         sort from row-major order: ties keep the dense map's order), with what the ring search needs."""
         width, half = self.box, self.box // 2
-        heard, square, base, key = cover.heard, cover.square, self.spot_base, self.spot_key
+        heard, key = cover.heard, self.spot_key
         for stride in COARSER_MAPS:
             first_row, first_col = (max(0, start + (-start) % stride) for start in (cover.r0, cover.c0))
             spots = [row * cols + col for row in range(first_row, min(rows, cover.r0 + width), stride)
                      for col in range(first_col, min(cols, cover.c0 + width), stride)]  # fmt: skip
             ring = sorted(((heard[key[i] - cover.origin], i) for i in spots), key=_first)
-            cover.rings.append((
+            losses, reaches = shared(
                 array("d", (h for h, _ in ring)),
-                array("i", (i for _, i in ring)),
                 array("B", (max(abs(i // cols - cover.r0 - half), abs(i % cols - cover.c0 - half)) for _, i in ring)),
-                array("d", (base[i] + square[key[i] - cover.origin] for _, i in ring)),
-            ))  # fmt: skip
+            )  # fmt: skip
+            cover.rings.append((losses, array("i", (i for _, i in ring)), reaches))
 
     def _label_spots(self, zones: Sequence[Zone], x0: float, y0: float, rows: int, cols: int) -> None:
         """Each spot's zone: the first zone (in plan order) that contains it, else None (a corridor)."""
@@ -235,14 +260,15 @@ class RadioMap:
             hi = bisect_right(losses, center + p.ring_db)
             if hi - lo <= p.max_candidates:
                 break
-        losses, spots, reaches, fitted = ring
+        losses, spots, reaches = ring
         if lo >= hi:  # the reading falls between two spots' losses: the next spot out (or the farthest one)
             lo = min(lo, len(spots) - 1)
             hi = lo + 1
         pick = itemgetter(*spots[lo:hi]) if hi - lo > 1 else (lambda seq, i=spots[lo]: (seq[i],))
-        twice = 2 * first_loss  # the strongest reading's cost: its values at the ring's spots are in ring order
-        costs = [b - twice * e for b, e in zip(fitted[lo:hi], losses[lo:hi], strict=True)]
         keys = pick(self.spot_key)
+        twice, origin, square = 2 * first_loss, first.origin, first.square  # the strongest reading, in ring order
+        base_losses = zip(pick(self.spot_base), keys, losses[lo:hi], strict=True)
+        costs = [b + square[k - origin] - twice * e for b, k, e in base_losses]
         width, half = self.box, self.box // 2
         reach = max(reaches[lo:hi])  # the candidates lie within this many rows and columns of the box's centre
         top, left = first.r0 + half - reach, first.c0 + half - reach

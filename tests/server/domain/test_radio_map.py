@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from server.domain.model import Scanner, Zone, ZoneKind
 from server.domain.presence import PresenceParams
-from server.domain.radio_map import RadioMap, expected_reading
+from server.domain.radio_map import RadioMap, _Shared, expected_reading
 
 
 def hall(side: int, rooms: int = 0) -> tuple[list[Zone], list[Scanner]]:
@@ -58,3 +60,37 @@ def test_a_spots_base_cost_is_the_sum_of_every_scanners_silence_near_or_far() ->
         spot = (-m + (i % cols + 0.5) * g, -m + (i // cols + 0.5) * g)
         dense = sum(dense_silence(p, zones, s, spot, radio.spot_zone[i]) for s in scanners)
         assert math.isclose(radio.spot_base[i], dense, rel_tol=1e-9)
+
+
+def test_scanners_alike_share_their_arrays_and_keep_their_own_spots() -> None:
+    p = PresenceParams()
+    zones, scanners = hall(16)  # a regular hall: interior scanners sit alike on the grid, edge ones are clipped
+    radio = RadioMap(zones, scanners, p)
+    boxes = {id(c.heard) for c in radio.coverage.values()}
+    rings = {id(c.rings[0][0]) for c in radio.coverage.values()}
+    assert len(boxes) < len(scanners) / 3 and len(rings) < len(scanners) / 3
+    middle, neighbour = radio.coverage["scan-119"], radio.coverage["scan-120"]  # both well inside the hall
+    assert middle.heard is neighbour.heard and middle.square is neighbour.square
+    assert middle.silence is neighbour.silence
+    ours, theirs = middle.rings[0], neighbour.rings[0]  # the finest map (coarser ones align with the grid)
+    assert ours[0] is theirs[0] and ours[2] is theirs[2]  # losses and reaches: shared
+    assert ours[1] != theirs[1]  # spot indices: each scanner's own
+    corner = radio.coverage["scan-0"]  # clipped by the map's edge: other values
+    assert corner.heard is not middle.heard and len(corner.rings[0][0]) < len(middle.rings[0][0])
+
+
+def test_sharing_changes_no_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    p = PresenceParams()
+    zones, scanners = hall(16, rooms=16)  # the first row: rooms
+    shared = RadioMap(zones, scanners, p)
+    monkeypatch.setattr(_Shared, "__call__", lambda self, *arrays: arrays)  # every scanner its own arrays
+    alone = RadioMap(zones, scanners, p)
+    assert alone.coverage["scan-119"].heard is not alone.coverage["scan-120"].heard
+    assert shared.coverage["scan-119"].heard is shared.coverage["scan-120"].heard
+    for first, loss, others in [
+        ("scan-119", 12.0, {"scan-120": 30.0, "scan-103": 33.0}),
+        ("scan-17", 25.0, {"scan-1": 31.0}),
+    ]:
+        readings = {first: (loss, 0.0)} | {k: (v, 0.0) for k, v in others.items()}
+        down = ["scan-135", "scan-0"]
+        assert shared.place_costs(first, loss, readings, down) == alone.place_costs(first, loss, readings, down)
