@@ -50,6 +50,7 @@ class Directory:
         by_beacon: dict[str, BadgeInfo] = {}
         by_uid: dict[str, BadgeInfo] = {}
         by_badge: dict[str, BadgeInfo] = {}
+        roles: dict[str, str] = {}  # one string per role, not one per badge (50,000 badges: ~3 MB)
         with self._engine.connect() as conn:
             devices_query = select(col(Device.id), col(Device.event_id), col(Device.zone_id), col(Device.revoked_at))
             for row in conn.execute(devices_query):
@@ -63,7 +64,8 @@ class Directory:
                 col(Attendee.role),
             ).where(col(Attendee.event_id) == self._event_id)
             for badge in conn.execute(query):
-                info = BadgeInfo(badge.id, bool(badge.consent_tracking), str(badge.role or AttendeeRole.ATTENDEE))
+                role = str(badge.role or AttendeeRole.ATTENDEE)
+                info = BadgeInfo(badge.id, bool(badge.consent_tracking), roles.setdefault(role, role))
                 if badge.beacon_id:
                     by_beacon[badge.beacon_id] = info
                 if badge.badge_uid:
