@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 HOT_RATING = 4  # of 5: the rep rated the conversation promising; the assigned rep hears about it at once
 PERSONAL = ("name", "email", "company", "job_title", "country")
+RULE_SOURCE = "rule"  # a lead created by a rule's lead action, not yet met at the booth
 NOT_LEADS = {AttendeeRole.STAFF.value, AttendeeRole.EXHIBITOR.value}  # event and booth staff tap readers all day
 # A reader moved to another booth is picked up within this long.
 BOOTH_MAP_MAX_AGE_S = 30.0
@@ -54,12 +55,31 @@ def _fill(lead: Lead, attendee: Attendee) -> None:
 def capture(session: Session, hub: Hub | None, *, exhibitor_id: str, attendee: Attendee, source: str,
             captured_by: str, assigned_to: int | None, now: float, device_id: str | None = None,
             zone_id: str | None = None) -> tuple[Lead, bool]:  # fmt: skip
-    """The exhibitor's lead for ``attendee``: created (True) or the existing one (False). Commits."""
+    """The exhibitor's lead for ``attendee``: created (True) or the existing one (False). Commits.
+
+    A lead a rule created (source ``rule``, server/rules/outbox.py) before anyone met the attendee counts as
+    captured by this first scan: it takes the scan's source and the scan is recorded, as for a new lead, so the
+    journey has its "lead scanned" whichever came first, the rule or the scan.
+    """
     existing = session.exec(
         select(Lead).where(col(Lead.exhibitor_id) == exhibitor_id, col(Lead.attendee_id) == attendee.id)
     ).first()
     if existing is not None:
-        return existing, False
+        if existing.source != RULE_SOURCE:
+            return existing, False
+        claimed = session.execute(
+            update(Lead)
+            .where(col(Lead.id) == existing.id, col(Lead.source) == RULE_SOURCE)  # one scan claims it, once
+            .values(source=source, captured_by=captured_by, updated_at=now,
+                    assigned_to=existing.assigned_to if existing.assigned_to is not None else assigned_to)
+        )  # fmt: skip
+        if not claimed.rowcount:  # type: ignore[attr-defined]
+            session.rollback()
+            return existing, False
+        _record_scan(session, attendee, exhibitor_id, source, now, existing.id, device_id, zone_id)
+        session.commit()
+        session.refresh(existing)
+        return existing, True
     lead = Lead(
         event_id=attendee.event_id, exhibitor_id=exhibitor_id, attendee_id=attendee.id, source=source,
         captured_by=captured_by, assigned_to=assigned_to, created_at=now, updated_at=now,
@@ -76,17 +96,22 @@ def capture(session: Session, hub: Hub | None, *, exhibitor_id: str, attendee: A
             select(Lead).where(col(Lead.exhibitor_id) == exhibitor_id, col(Lead.attendee_id) == attendee.id)
         ).one()
         return found, False
-    session.add(
-        Touchpoint(
-            event_id=attendee.event_id, type=TouchpointType.LEAD_SCAN, occurred_at=now, received_at=now,
-            attendee_id=attendee.id, device_id=device_id, zone_id=zone_id or booth_zone(session, exhibitor_id),
-            data={"ref": exhibitor_id, "source": source, "lead_id": inserted.id},
-        )
-    )  # fmt: skip
+    _record_scan(session, attendee, exhibitor_id, source, now, inserted.id, device_id, zone_id)
     session.commit()
     created = session.get(Lead, inserted.id)
     assert created is not None
     return created, True
+
+
+def _record_scan(session: Session, attendee: Attendee, exhibitor_id: str, source: str, now: float,
+                 lead_id: int | None, device_id: str | None, zone_id: str | None) -> None:  # fmt: skip
+    session.add(
+        Touchpoint(
+            event_id=attendee.event_id, type=TouchpointType.LEAD_SCAN, occurred_at=now, received_at=now,
+            attendee_id=attendee.id, device_id=device_id, zone_id=zone_id or booth_zone(session, exhibitor_id),
+            data={"ref": exhibitor_id, "source": source, "lead_id": lead_id},
+        )
+    )  # fmt: skip
 
 
 def sync_contact(session: Session, attendee: Attendee, now: float) -> int:

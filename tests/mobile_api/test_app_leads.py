@@ -143,3 +143,21 @@ def test_a_tap_at_the_booth_reader_captures_a_lead_through_the_broker(live_app: 
     rep = bearer(staff_sign_in(s.client, smtp, "rep@acme.example", "acme"))
     listed = s.client.get("/app/v1/exhibitor/leads", headers=rep).json()
     assert [(x["source"], x["contact_shared"]) for x in listed] == [("nfc", False)]
+
+
+def test_the_first_tap_at_the_booth_claims_a_lead_a_rule_created_and_is_recorded_once(live_app: LiveServer,
+                                                                                      engine: Engine):  # fmt: skip
+    # A rule's lead action may create ACME's lead for Alice before she taps at the booth (or after: the
+    # cluster test saw both orders). Either way her journey gets exactly one "lead scanned".
+    with Session(engine) as session:
+        session.add(Lead(event_id="demo", exhibitor_id="acme", attendee_id="alice", source="rule",
+                         captured_by="hot:1:alice", rating=4, created_at=T0 - 60, updated_at=T0 - 60))  # fmt: skip
+        session.commit()
+    s = live_app
+    s.publisher.publish(s.topic("tap", "booth-1-scanner"), tap(1, device="booth-1-scanner", at=T0).to_json())
+    s.publisher.publish(s.topic("tap", "booth-1-scanner"), tap(2, device="booth-1-scanner", at=T0 + 5).to_json())
+    assert wait_until(lambda: len(lead_scans(engine)) == 1)
+    with Session(engine) as session:
+        [lead] = session.exec(select(Lead))
+    assert (lead.source, lead.captured_by, lead.rating) == ("nfc", "booth-1-scanner", 4)  # the rule's rating stays
+    assert wait_until(lambda: len(lead_scans(engine)) == 1 and lead_scans(engine)[0].occurred_at == T0)
