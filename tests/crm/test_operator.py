@@ -80,6 +80,7 @@ def test_parked_records_over_the_api_and_their_redrive(
         auth = {"Authorization": f"Bearer {ADMIN}"}
         status = client.get("/api/v1/crm/status", headers=auth).json()
         assert status["records"] == {"synced": 5, "parked": 2} and status["outbox_rows"] == 0
+        assert status["erasures_waiting"] == 0
         parked = client.get("/api/v1/crm/records", params={"status": "parked"}, headers=auth).json()
         assert {r["record_key"] for r in parked} == {"Lead:a001", "CampaignMember:conf:a001"}
         lead = next(r for r in parked if r["record_key"] == "Lead:a001")

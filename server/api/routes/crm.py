@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from server.api.deps import Organizer, ServicesDep, SessionDep
-from server.crm import outbox
+from server.crm import erasure, outbox
 from server.store.crm_models import CrmSyncState
 
 router = APIRouter(prefix="/api/v1/crm", tags=["salesforce sync"])
@@ -33,6 +33,7 @@ class StatusOut(BaseModel):
     records: dict[str, int]
     outbox_rows: int
     attendees_waiting: int
+    erasures_waiting: int  # erased attendees whose Lead Salesforce has yet to delete or anonymise
     lag_s: float
     worker_running: bool
     paused_until: float | None
@@ -55,6 +56,7 @@ def sync_status(services: ServicesDep, session: SessionDep, _caller: Organizer) 
         records=outbox.state_counts(conn),
         outbox_rows=int(stats["outbox_rows"]),
         attendees_waiting=int(stats["attendees_waiting"]),
+        erasures_waiting=erasure.waiting(conn),
         lag_s=stats["lag_s"],
         worker_running=crm is not None,
         paused_until=paused,
