@@ -96,7 +96,7 @@ class LivePresence:
         (at its last evidence) and they leave occupancy before this returns. Their signals still queued from
         before the change are dropped too (ingest refuses any later ones). The close is persisted and told to
         listeners like any visit end — except after an erasure, whose visits are already deleted: then nothing
-        is written about the person. (Another process's presence is not reached: see docs/privacy.md.)
+        is written about the person. (The live worker of a scaled deployment hears of it through Services.forget.)
         """
         with self._queue.mutex:  # batches not yet taken by the worker (copies: ingest's lists are shared)
             waiting = list(self._queue.queue)
@@ -110,15 +110,8 @@ class LivePresence:
             )
         with self._lock:
             events = self.engine.forget(attendee_id, self.clock.now())
-        if erased or not events:
-            return
-        with self._db.begin() as conn:
-            persist_visit_events(conn, self.event_id, events)
-        for listener in self.listeners:
-            try:
-                listener(events)
-            except Exception:
-                log.exception("visit listener failed")
+        if not erased:
+            self._publish(events)
 
     # --- reads
 
@@ -158,14 +151,20 @@ class LivePresence:
         with self._lock:
             events = self._apply(sightings, taps)
             events += self.engine.advance(self.clock.now())
-        if events:
-            with self._db.begin() as conn:
-                persist_visit_events(conn, self.event_id, events)
-            for listener in self.listeners:
-                try:
-                    listener(events)
-                except Exception:
-                    log.exception("visit listener failed")
+        self._publish(events)
+
+    def _publish(self, events: list[domain.VisitEvent]) -> None:
+        """Store the visit events, then tell the listeners (rules, scores): stored first, so nothing they act
+        on can be missing from the store."""
+        if not events:
+            return
+        with self._db.begin() as conn:
+            persist_visit_events(conn, self.event_id, events)
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:
+                log.exception("visit listener failed")
 
     def _apply(self, sightings: list[domain.Sighting], taps: list[domain.Tap]) -> list[domain.VisitEvent]:
         """Replay signals in capture order, advancing the engine as their time passes.
