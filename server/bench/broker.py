@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from server.bench.local import free_port, stop_process
+
 PRIVATE = "private"
 START_TIMEOUT_S = 10.0
 
@@ -33,12 +35,6 @@ log_type warning
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def broker_for_bench(url: str) -> Iterator[str]:
     """Yield ``url`` as it is, or for ``private`` the URL of a Mosquitto started (and stopped) here."""
@@ -48,7 +44,7 @@ def broker_for_bench(url: str) -> Iterator[str]:
     binary = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
     if binary is None:
         raise RuntimeError("--mqtt private needs the mosquitto binary (apt install mosquitto), or pass --mqtt URL")
-    port = _free_port()
+    port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="tp-bench-broker-"))
     config = workdir / "mosquitto.conf"
     config.write_text(CONFIG.format(port=port))
@@ -66,9 +62,5 @@ def broker_for_bench(url: str) -> Iterator[str]:
                 time.sleep(0.05)
         yield f"mqtt://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=5)
         shutil.rmtree(workdir, ignore_errors=True)

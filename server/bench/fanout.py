@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from server.bench.local import free_port, stop_process
 
 CONNECT_BATCH = 100  # connections opened concurrently: the listen backlog and the handshake cost set this
 WARMUP_S = 3.0  # after the last connection, before measuring: the first snapshot burst settles
@@ -33,12 +34,6 @@ from server.core.config import load_settings
 settings = load_settings(database_url=sys.argv[1], ingest_enabled=False, admin_token=sys.argv[2], var_dir=sys.argv[3])
 uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[4]), log_level="warning", backlog=4096)
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _raise_fd_limit(needed: int) -> None:
@@ -125,7 +120,7 @@ async def _drive(url: str, clients: int, seconds: float, pid: int) -> tuple[_Sta
 
 def run_fanout_bench(clients: int = 2000, seconds: float = 30.0) -> dict[str, Any]:
     _raise_fd_limit(clients + 256)
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
         root = Path(__file__).resolve().parents[2]
         server = subprocess.Popen(
@@ -138,11 +133,7 @@ def run_fanout_bench(clients: int = 2000, seconds: float = 30.0) -> dict[str, An
             url = f"ws://127.0.0.1:{port}/dashboard/ws"
             stats, connected, connect_s, cpu_pct = asyncio.run(_drive(url, clients, seconds, server.pid))
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop_process(server)
     expected = connected * seconds  # one heartbeat a second per client
     return {
         "clients": clients,

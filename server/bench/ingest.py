@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -204,8 +202,7 @@ def seed(engine: Any, plan: Plan) -> None:
 
 def ours(plan: Plan, database_url: str | None) -> dict[str, Any]:
     """The whole ingest path with live presence, on SQLite (a temp file) or the given PostgreSQL URL."""
-    from sqlalchemy import text
-
+    from server.bench.local import bench_database
     from server.core.config import load_settings
     from server.core.gc_tuning import tune_for_server
     from server.core.metrics import Metrics
@@ -214,52 +211,42 @@ def ours(plan: Plan, database_url: str | None) -> dict[str, Any]:
     from server.live.presence import LivePresence
     from server.store.db import make_engine, migrate
 
-    workdir = Path(tempfile.mkdtemp(prefix="tp-bench-"))
-    url = database_url or f"sqlite:///{workdir / 'bench.db'}"
-    settings = load_settings(database_url=url)
-    engine = make_engine(settings.sqlalchemy_url)
-    schema = None
-    if engine.dialect.name == "postgresql":  # a schema of its own, dropped afterwards
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        engine = make_engine(f"{settings.sqlalchemy_url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}")
-    try:
-        migrate(engine)
-        seed(engine, plan)
-        directory = Directory(engine, EVENT)
-        directory.reload()
-        config = IngestConfig(mqtt_url=plan.mqtt_url, client_id=f"bench-ingest-{uuid.uuid4().hex[:8]}",
-                              prefix=plan.prefix, event_id=EVENT, max_payload_bytes=settings.mqtt_max_payload_bytes,
-                              batch_max=settings.ingest_batch_max, queue_max=settings.ingest_queue_max,
-                              queue_max_bytes=settings.ingest_queue_max_bytes)  # fmt: skip
-        consumer = IngestConsumer(config, engine, directory, Metrics())
-        presence = LivePresence(engine, EVENT)
-        counter = _Counter()
-        consumer.listeners.append(presence.feed)
-        consumer.listeners.append(lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0)))
-        presence.start()
-        restore_gc = tune_for_server()  # as the server does once started (server/app.py)
-        consumer.start()
-        consumer.wait_connected(10)
-        _run_publisher(plan)
-        counter.wait_idle(plan.batches, timeout=600)
-        consumer.stop()
-        presence.stop()
-        restore_gc()
-        return {
-            "messages": counter.messages,
-            "sightings": counter.sightings,
-            "sightings_per_s": counter.rate(),
-            "database": engine.dialect.name,
-            "open_visits": len(presence.engine.open_visits()),
-        }
-    finally:
-        if schema is not None:
-            with engine.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with bench_database(database_url, "ingest") as url:
+        settings = load_settings(database_url=url)
+        engine = make_engine(settings.sqlalchemy_url)
+        try:
+            migrate(engine)
+            seed(engine, plan)
+            directory = Directory(engine, EVENT)
+            directory.reload()
+            config = IngestConfig(mqtt_url=plan.mqtt_url, client_id=f"bench-ingest-{uuid.uuid4().hex[:8]}",
+                                  prefix=plan.prefix, event_id=EVENT,
+                                  max_payload_bytes=settings.mqtt_max_payload_bytes,
+                                  batch_max=settings.ingest_batch_max, queue_max=settings.ingest_queue_max,
+                                  queue_max_bytes=settings.ingest_queue_max_bytes)  # fmt: skip
+            consumer = IngestConsumer(config, engine, directory, Metrics())
+            presence = LivePresence(engine, EVENT)
+            counter = _Counter()
+            consumer.listeners.append(presence.feed)
+            consumer.listeners.append(lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0)))
+            presence.start()
+            restore_gc = tune_for_server()  # as the server does once started (server/app.py)
+            consumer.start()
+            consumer.wait_connected(10)
+            _run_publisher(plan)
+            counter.wait_idle(plan.batches, timeout=600)
+            consumer.stop()
+            presence.stop()
+            restore_gc()
+            return {
+                "messages": counter.messages,
+                "sightings": counter.sightings,
+                "sightings_per_s": counter.rate(),
+                "database": engine.dialect.name,
+                "open_visits": len(presence.engine.open_visits()),
+            }
+        finally:
+            engine.dispose()
 
 
 def run_ingest_bench(mqtt_url: str, database_url: str | None, *, devices: int, attendees: int, batches: int,

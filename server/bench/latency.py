@@ -20,7 +20,6 @@ consent) and background badges. Then:
 from __future__ import annotations
 
 import multiprocessing as mp
-import socket
 import statistics
 import tempfile
 import threading
@@ -33,6 +32,7 @@ import paho.mqtt.client as mqtt
 from sqlmodel import Session
 
 from edge.protocol import BeaconFormat, Sighting, SightingBatch, ibeacon_id, topic_for
+from server.bench.local import free_port
 from server.core.config import parse_mqtt_url
 
 EVENT = "bench"
@@ -42,12 +42,6 @@ WINDOW_S = 2.0  # one edge scan window
 BATCH = 250  # sightings per background message (the contract allows 500)
 PROBE_MAJOR, BACKGROUND_MAJOR = 1, 2
 ADMIN = "bench-admin-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _client(url: str, name: str) -> mqtt.Client:
@@ -175,7 +169,7 @@ def run_latency_bench(
     database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"
     _seed(database_url, probes, background, time.time())
     prefix = f"bench{uuid.uuid4().hex[:8]}"
-    port = _free_port()
+    port = free_port()
     settings = load_settings(database_url=database_url, mqtt_url=mqtt_url, mqtt_topic_prefix=prefix, event_id=EVENT,
                              mqtt_client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}", admin_token=ADMIN,
                              var_dir=tmp / "var", log_level="WARNING",

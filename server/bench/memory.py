@@ -40,21 +40,20 @@ def peak_rss_mb() -> float:
 
 def run_memory_bench(mqtt_url: str, database_url: str | None, *, attendees: int, devices: int,
                      windows: int) -> dict[str, Any]:  # fmt: skip
+    from server.bench.local import bench_database
+
+    with bench_database(database_url, "memory") as url:
+        return _measure(mqtt_url, url, attendees=attendees, devices=devices, windows=windows)
+
+
+def _measure(mqtt_url: str, url: str, *, attendees: int, devices: int, windows: int) -> dict[str, Any]:
     import uvicorn
-    from sqlalchemy import text
 
     from server.app import create_app
     from server.core.config import load_settings
     from server.store.db import make_engine, migrate
 
     tmp = Path(tempfile.mkdtemp(prefix="touchpoints-bench-memory-"))
-    url = database_url or f"sqlite:///{tmp / 'bench.db'}"
-    schema = None
-    if url.startswith("postgresql"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
-        with make_engine(load_settings(database_url=url).sqlalchemy_url).begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     per_device = min(500, -(-attendees * 3 // devices))  # every badge around a scanner, in one batch
     plan = Plan(mqtt_url, prefix, devices, attendees, devices * windows, per_device, 7)
@@ -121,6 +120,3 @@ def run_memory_bench(mqtt_url: str, database_url: str | None, *, attendees: int,
         }
     finally:
         engine.dispose()
-        if schema is not None:
-            with make_engine(load_settings(database_url=database_url).sqlalchemy_url).begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -63,6 +63,18 @@ def run_scaled_ingest_bench(
     mqtt_url: str, database_url: str, redis_url: str, *, workers: int, devices: int, attendees: int, batches: int,
     per_batch: int, seed_value: int = 7,
 ) -> dict[str, Any]:  # fmt: skip
+    from server.bench.local import bench_database
+
+    if not database_url.startswith("postgresql"):
+        raise ValueError("--workers needs --database postgresql://...: SQLite takes one writer at a time")
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    plan = Plan(mqtt_url, prefix, devices, attendees, batches, per_batch, seed_value)
+    base = baseline(Plan(mqtt_url, prefix + "b", devices, attendees, batches, per_batch, seed_value))
+    with bench_database(database_url, "scaleout") as url:
+        return _measure(plan, base, url, redis_url, workers)
+
+
+def _measure(plan: Plan, base: dict[str, float], url: str, redis_url: str, workers: int) -> dict[str, Any]:
     import redis
     from sqlalchemy import text
 
@@ -72,20 +84,9 @@ def run_scaled_ingest_bench(
     from server.live.stream import LiveStreamConsumer, stream_name
     from server.store.db import make_engine, migrate
 
-    if not database_url.startswith("postgresql"):
-        raise ValueError("--workers needs --database postgresql://...: SQLite takes one writer at a time")
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
-    plan = Plan(mqtt_url, prefix, devices, attendees, batches, per_batch, seed_value)
-    base = baseline(Plan(mqtt_url, prefix + "b", devices, attendees, batches, per_batch, seed_value))
-
-    admin = make_engine(load_settings(database_url=database_url).sqlalchemy_url)
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{database_url}{'&' if '?' in database_url else '?'}options=-csearch_path%3D{schema}"
     engine = make_engine(load_settings(database_url=url).sqlalchemy_url)
     client = redis.Redis.from_url(redis_url)
-    stream = stream_name(prefix, EVENT)
+    stream = stream_name(plan.prefix, EVENT)
     ctx = multiprocessing.get_context("spawn")
     stop = ctx.Event()
     children = []
@@ -132,9 +133,9 @@ def run_scaled_ingest_bench(
             "stored": stored,
             "published_sightings": expected,
             "lost": expected - counter.sightings,
-            "per_batch": per_batch,
-            "devices": devices,
-            "attendees": attendees,
+            "per_batch": plan.per_batch,
+            "devices": plan.devices,
+            "attendees": plan.attendees,
         }
     finally:
         stop.set()
@@ -142,6 +143,3 @@ def run_scaled_ingest_bench(
             child.join(30)
         client.delete(stream)
         engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
