@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from server.ingest.writer import WriteResult
 from server.live.hub import Hub
 from server.store.app_models import Lead, LeadQuestion
+from server.store.db import dialect_insert
 from server.store.models import Attendee, AttendeeRole, Device, Touchpoint, TouchpointType, Zone
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def capture(session: Session, hub: Hub | None, *, exhibitor_id: str, attendee: A
     )  # fmt: skip
     _fill(lead, attendee)
     row = lead.model_dump(exclude={"id"})
-    insert: Any = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(LEAD)
+    insert: Any = dialect_insert(session.connection(), LEAD)
     inserted = session.execute(
         insert.values(row).on_conflict_do_nothing(index_elements=["exhibitor_id", "attendee_id"]).returning(LEAD.c.id)
     ).first()

@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from server.crm.facts import IN_CHUNK, chunks
 from server.store.crm_models import CrmSyncState
+from server.store.db import dialect_insert
 
 
 def load_states(conn: Connection, attendee_ids: Iterable[str], keys: Iterable[str] = ()) -> dict[str, dict[str, Any]]:
@@ -30,7 +30,7 @@ def save_states(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     table = CrmSyncState.__table__  # type: ignore[attr-defined]
-    insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    insert: Any = dialect_insert(conn, table)
     for start in range(0, len(rows), 500):
         chunk = rows[start : start + 500]
         columns = [c for c in chunk[0] if c != "record_key"]

@@ -14,12 +14,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from edge.protocol import BeaconFormat, Heartbeat, MessageKind, SightingBatch, Status, Tap
 from server.domain import model as domain
 from server.ingest.decode import Accepted, Rejected
 from server.ingest.directory import BadgeInfo, Directory
+from server.store.db import dialect_insert
 from server.store.models import AttendeeRole, DeadLetter, Device, IngestedMessage, Touchpoint, TouchpointType
 
 TOUCHPOINT: Table = Touchpoint.__table__  # type: ignore[attr-defined]
@@ -45,10 +45,6 @@ class WriteResult:
     presence_taps: list[domain.Tap] = field(default_factory=list)
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-
-
 def write_batch(
     conn: Connection,
     items: list[Accepted | Rejected],
@@ -65,7 +61,7 @@ def write_batch(
     new_keys: set[tuple[str, int]] = set()
     if keyed:
         statement = (
-            _insert(conn, INGESTED)
+            dialect_insert(conn, INGESTED)
             .on_conflict_do_nothing(index_elements=["device_id", "seq"])
             .returning(INGESTED.c.device_id, INGESTED.c.seq)
         )

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from server.domain import model as domain
@@ -22,6 +21,7 @@ from server.domain.attendance import session_attendance
 from server.domain.journey import StageModel, build_journey, default_stage_model, stage_of, summarize
 from server.domain.scoring import ScoringModel, default_scoring_model, grade, score
 from server.live.venue import Venue, load_venue
+from server.store.db import dialect_insert
 from server.store.models import Attendee, AttendeeScore, Touchpoint, Visit
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def rescore(
                                        was.stage if was else None, values["stage"], summary))  # fmt: skip
     if rows:
         table = AttendeeScore.__table__  # type: ignore[attr-defined]
-        insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+        insert: Any = dialect_insert(conn, table)
         for row in rows:
             update = {k: v for k, v in row.items() if k != "attendee_id"}
             conn.execute(insert.values(row).on_conflict_do_update(index_elements=["attendee_id"], set_=update))

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from server.domain import model as domain
@@ -30,6 +29,7 @@ from server.domain.presence import PresenceEngine
 from server.ingest.writer import WriteResult
 from server.live.clock import DataClock
 from server.live.venue import load_venue
+from server.store.db import dialect_insert
 from server.store.models import Attendee, AttendeeRole, Touchpoint, TouchpointType, Visit
 
 log = logging.getLogger(__name__)
@@ -270,7 +270,7 @@ def _stored_signals(conn: Connection, event_id: str, since: float) -> tuple[list
 
 def persist_visit_events(conn: Connection, event_id: str, events: Iterable[domain.VisitEvent]) -> None:
     """Upsert visits by (attendee, zone, start): a started visit is inserted open, an ended one closed."""
-    insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(VISIT)
+    insert: Any = dialect_insert(conn, VISIT)
     for event in events:
         v = event.visit
         ended = isinstance(event, domain.VisitEnded)

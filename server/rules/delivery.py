@@ -29,8 +29,8 @@ from sqlmodel import col
 
 from server.domain.guards import Channel
 from server.domain.rules_events import Decision
-from server.rules.store import insert_for
 from server.store.app_models import ExhibitorUser
+from server.store.db import dialect_insert, insert_new
 from server.store.models import Attendee, Touchpoint, TouchpointType
 from server.store.rules_models import ActionOutbox, Notification, PushSubscription
 
@@ -67,7 +67,7 @@ def record_touchpoint(
     conn: Connection, event_id: str, kind: TouchpointType, attendee_id: str, at: float, data: dict[str, Any]
 ) -> None:
     conn.execute(
-        insert_for(conn, TOUCHPOINT).values(
+        dialect_insert(conn, TOUCHPOINT).values(
             event_id=event_id,
             type=kind.value,
             occurred_at=at,
@@ -89,13 +89,11 @@ def enqueue(
         "attendee_id": attendee_id, "payload": payload, "status": "pending", "attempts": 0,
         "next_attempt_at": now, "created_at": now,
     }  # fmt: skip
-    statement = insert_for(conn, OUTBOX).values(values).on_conflict_do_nothing().returning(OUTBOX.c.id)
-    return conn.execute(statement).first() is not None  # (not rowcount: -1 on PostgreSQL, see store.record_decision)
+    return insert_new(conn, OUTBOX, values)
 
 
 def _notify(conn: Connection, row: dict[str, Any], connected: bool, after: AfterCommit) -> bool:
-    statement = insert_for(conn, NOTIFICATION).values(row).on_conflict_do_nothing(index_elements=["id"])
-    if conn.execute(statement.returning(NOTIFICATION.c.id)).first() is None:
+    if not insert_new(conn, NOTIFICATION, row, key=["id"]):
         return False
     if connected:
         after.publishes.append((row["recipient"], notification_message(row)))

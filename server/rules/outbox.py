@@ -23,9 +23,9 @@ from sqlmodel import col
 
 from server.rules.delivery import NOTIFICATION, notification_message, record_touchpoint
 from server.rules.mailer import Mailer
-from server.rules.store import insert_for
 from server.rules.webpush import WebPushSender
 from server.store.app_models import ExhibitorUser, Lead
+from server.store.db import insert_new
 from server.store.models import Attendee, TouchpointType
 from server.store.rules_models import ActionOutbox, Notification, OutboxStatus, PushSubscription
 
@@ -179,9 +179,7 @@ class OutboxWorker:
                 "source": "rule", "captured_by": str(row["decision_id"] or "")[:64], "rating": rating,
                 "notes": "", "answers": {}, "contact_shared": shared, "created_at": now, "updated_at": now, **contact,
             }  # fmt: skip
-            once = insert_for(conn, LEAD).values(values)
-            once = once.on_conflict_do_nothing(index_elements=["exhibitor_id", "attendee_id"]).returning(LEAD.c.id)
-            if conn.execute(once).first() is None:  # (rowcount is -1 on PostgreSQL here: RETURNING tells)
+            if not insert_new(conn, LEAD, values, key=["exhibitor_id", "attendee_id"]):
                 lower = or_(col(Lead.rating).is_(None), col(Lead.rating) < rating)
                 conn.execute(
                     update(Lead)

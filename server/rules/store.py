@@ -16,21 +16,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from server.domain.rules_events import Decision
 from server.domain.rules_load import dump_rule, load_seed_campaigns, parse_rule
 from server.domain.rules_model import Rule
 from server.domain.rules_state import EngineState
+from server.store.db import dialect_insert, insert_new
 from server.store.rules_models import RuleDecision, RuleEngineState, RuleRow
 
 SEED_AUTHOR = "seed"
-
-
-def insert_for(conn: Connection, table: Any) -> Any:
-    """The dialect's INSERT (both have ON CONFLICT)."""
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def rule_of(row: RuleRow) -> Rule:
@@ -109,11 +104,7 @@ def decision_row(decision: Decision, event_id: str) -> dict[str, Any]:
 def record_decision(conn: Connection, decision: Decision, event_id: str) -> bool:
     """Insert the decision; False when its id is already stored (a replay: do not act on it again)."""
     table = RuleDecision.__table__  # type: ignore[attr-defined]
-    statement = insert_for(conn, table).values(decision_row(decision, event_id))
-    # RETURNING, not rowcount: SQLAlchemy reports rowcount -1 for these inserts on PostgreSQL, which made every
-    # replayed decision look new there (a second push for the same decision).
-    statement = statement.on_conflict_do_nothing(index_elements=["decision_id"]).returning(table.c.decision_id)
-    return conn.execute(statement).first() is not None
+    return insert_new(conn, table, decision_row(decision, event_id), key=["decision_id"])
 
 
 def load_state(session: Session, event_id: str) -> EngineState | None:
@@ -124,7 +115,7 @@ def load_state(session: Session, event_id: str) -> EngineState | None:
 def save_state(conn: Connection, event_id: str, state: EngineState, now: float) -> None:
     table = RuleEngineState.__table__  # type: ignore[attr-defined]
     values = {"event_id": event_id, "state": state.to_dict(), "updated_at": now}
-    statement = insert_for(conn, table).values(values)
+    statement = dialect_insert(conn, table).values(values)
     conn.execute(
         statement.on_conflict_do_update(index_elements=["event_id"], set_={"state": values["state"], "updated_at": now})
     )

@@ -8,6 +8,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -15,6 +16,20 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK_ID = 0x70C4_0001
 # Readers wait this long for a writer instead of failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def dialect_insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT: both databases we run on have ON CONFLICT (do nothing / do update)."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def insert_new(conn: Connection, table: Any, values: dict[str, Any], key: list[str] | None = None) -> bool:
+    """Insert ``values`` unless a row with the same key is there (``key``: the unique columns; None: any
+    constraint); True when this call inserted it. Decided by RETURNING: SQLAlchemy reports rowcount -1 for
+    these inserts on PostgreSQL, which once made every replayed rule decision look new there."""
+    first_key_column = next(iter(table.primary_key.columns))
+    statement = dialect_insert(conn, table).values(values).on_conflict_do_nothing(index_elements=key)
+    return conn.execute(statement.returning(first_key_column)).first() is not None
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
