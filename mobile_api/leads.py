@@ -26,15 +26,13 @@ from sqlmodel import Session, col, select
 
 from server.ingest.writer import WriteResult
 from server.live.hub import Hub
-from server.store.app_models import Lead, LeadQuestion
+from server.store.app_models import LEAD_HOT_RATING, LEAD_PERSONAL, LEAD_SOURCE_RULE, Lead, LeadQuestion, lead_contact
 from server.store.db import dialect_insert
 from server.store.models import Attendee, AttendeeRole, Device, Touchpoint, TouchpointType, Zone
 
 log = logging.getLogger(__name__)
 
-HOT_RATING = 4  # of 5: the rep rated the conversation promising; the assigned rep hears about it at once
-PERSONAL = ("name", "email", "company", "job_title", "country")
-RULE_SOURCE = "rule"  # a lead created by a rule's lead action, not yet met at the booth
+HOT_RATING, PERSONAL, RULE_SOURCE = LEAD_HOT_RATING, LEAD_PERSONAL, LEAD_SOURCE_RULE
 NOT_LEADS = {AttendeeRole.STAFF.value, AttendeeRole.EXHIBITOR.value}  # event and booth staff tap readers all day
 # A reader moved to another booth is picked up within this long.
 BOOTH_MAP_MAX_AGE_S = 30.0
@@ -46,10 +44,8 @@ def booth_zone(session: Session, exhibitor_id: str) -> str | None:
 
 
 def _fill(lead: Lead, attendee: Attendee) -> None:
-    shared = bool(attendee.consent_crm)
-    lead.contact_shared = shared
-    for name in PERSONAL:
-        setattr(lead, name, getattr(attendee, name) if shared else None)
+    for name, value in lead_contact(attendee).items():
+        setattr(lead, name, value)
 
 
 def capture(session: Session, hub: Hub | None, *, exhibitor_id: str, attendee: Attendee, source: str,

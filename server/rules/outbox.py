@@ -24,7 +24,7 @@ from sqlmodel import col
 from server.rules.delivery import NOTIFICATION, notification_message, record_touchpoint
 from server.rules.mailer import Mailer
 from server.rules.webpush import WebPushSender
-from server.store.app_models import ExhibitorUser, Lead
+from server.store.app_models import LEAD_HOT_RATING, LEAD_SOURCE_RULE, ExhibitorUser, Lead, lead_contact
 from server.store.db import insert_new
 from server.store.models import Attendee, TouchpointType
 from server.store.rules_models import ActionOutbox, Notification, OutboxStatus, PushSubscription
@@ -38,8 +38,7 @@ BACKOFF_S = 5.0
 MAX_BACKOFF_S = 1800.0
 WEBHOOK_TIMEOUT_S = 10.0
 # A rule's lead rating on the booth app's 1-5 scale (mobile_api/leads.py: 4 and up is "hot").
-LEAD_RATING = {"cold": 2, "warm": 3, "hot": 4}
-LEAD_PERSONAL = ("name", "email", "company", "job_title", "country")  # copied only while the attendee shares them
+LEAD_RATING = {"cold": 2, "warm": 3, "hot": LEAD_HOT_RATING}
 LEAD: Any = Lead.__table__  # type: ignore[attr-defined]
 
 
@@ -172,12 +171,10 @@ class OutboxWorker:
             person = conn.execute(select(Attendee).where(col(Attendee.id) == attendee_id)).first()
             if person is None:
                 raise Permanent("the attendee no longer exists")
-            shared = bool(person.consent_crm)
-            contact = {name: (getattr(person, name, None) if shared else None) for name in LEAD_PERSONAL}
             values = {
                 "event_id": row["event_id"], "exhibitor_id": exhibitor_id, "attendee_id": attendee_id,
-                "source": "rule", "captured_by": str(row["decision_id"] or "")[:64], "rating": rating,
-                "notes": "", "answers": {}, "contact_shared": shared, "created_at": now, "updated_at": now, **contact,
+                "source": LEAD_SOURCE_RULE, "captured_by": str(row["decision_id"] or "")[:64], "rating": rating,
+                "notes": "", "answers": {}, "created_at": now, "updated_at": now, **lead_contact(person),
             }  # fmt: skip
             if not insert_new(conn, LEAD, values, key=["exhibitor_id", "attendee_id"]):
                 lower = or_(col(Lead.rating).is_(None), col(Lead.rating) < rating)

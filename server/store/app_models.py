@@ -135,6 +135,18 @@ class LeadQuestion(SQLModel, table=True):
     required: bool = False
 
 
+# The attendee's contact details a lead carries, only while the attendee shares them with exhibitors.
+LEAD_PERSONAL = ("name", "email", "company", "job_title", "country")
+LEAD_HOT_RATING = 4  # of 5: the rep rated the conversation promising; the assigned rep hears about it at once
+LEAD_SOURCE_RULE = "rule"  # created by a rule's lead action, not yet met at the booth
+
+
+def lead_contact(attendee: Any) -> dict[str, Any]:
+    """``contact_shared`` and the personal columns of a lead for ``attendee`` (cleared without consent)."""
+    shared = bool(attendee.consent_crm)
+    return {"contact_shared": shared, **{name: getattr(attendee, name) if shared else None for name in LEAD_PERSONAL}}
+
+
 class Lead(SQLModel, table=True):
     """One attendee met at one exhibitor's booth. Captured once (idempotent), then qualified.
 
