@@ -184,22 +184,29 @@ class Inbox:
         return "250 OK"
 
 
-def test_an_email_goes_out_through_smtp_and_counts_as_delivered(venue, make_service):
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, SmtpMailer]]:
+    """A local SMTP server (aiosmtpd) collecting what is sent, and our mailer pointed at it."""
+    mailbox = Inbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield mailbox, SmtpMailer("127.0.0.1", controller.port, sender="hello@demo.example")
+    finally:
+        controller.stop()
+
+
+def test_an_email_goes_out_through_smtp_and_counts_as_delivered(venue, make_service, smtp):
     add_rule(venue, {
         "id": "thanks-mail", "name": "Thanks by mail", "campaign_id": "thanks",
         "trigger": {"type": "app_action", "name": "bookmark"},
         "actions": [{"type": "email", "transactional": True, "subject": "Saved for {event.name}",
                      "body": "Hi {attendee.name}, your bookmark is saved."}],
     })  # fmt: skip
-    mailbox = Inbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        service = make_service(mailer=SmtpMailer("127.0.0.1", controller.port, sender="hello@demo.example"))
-        service.submit(AppAction("alice", T0, "bookmark"))
-        assert wait_until(lambda: len(mailbox.messages) == 1, timeout=10)
-    finally:
-        controller.stop()
+    mailbox, mailer = smtp
+    service = make_service(mailer=mailer)
+    service.submit(AppAction("alice", T0, "bookmark"))
+    assert wait_until(lambda: len(mailbox.messages) == 1, timeout=10)
     recipients, content = mailbox.messages[0]
     assert recipients == ["alice@example.com"]
     assert b"Subject: Saved for Demo Conf" in content and b"Hi Alice, your bookmark is saved." in content
@@ -209,7 +216,7 @@ def test_an_email_goes_out_through_smtp_and_counts_as_delivered(venue, make_serv
         assert sent.data is not None and sent.data["channel"] == "email"
 
 
-def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_once(venue, make_service):
+def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_once(venue, make_service, smtp):
     from server.store.app_models import ExhibitorUser
 
     with Session(venue) as s:
@@ -222,19 +229,14 @@ def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_onc
         "actions": [{"type": "rep_alert", "message": "{attendee.name} wants a demo",
                      "opener": "Ask {attendee.name} about robotics"}],
     })  # fmt: skip
-    mailbox = Inbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        service = make_service(mailer=SmtpMailer("127.0.0.1", controller.port, sender="hello@demo.example"))
-        service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))  # no booth app is connected
-        assert wait_until(lambda: len(mailbox.messages) == 1, timeout=10)
-        with Session(venue) as s:
-            assert wait_until(lambda: s.exec(select(ActionOutbox)).one().status == "sent", timeout=5)
-        service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))  # the same event again: no second mail
-        assert service.wait_idle()
-    finally:
-        controller.stop()
+    mailbox, mailer = smtp
+    service = make_service(mailer=mailer)
+    service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))  # no booth app is connected
+    assert wait_until(lambda: len(mailbox.messages) == 1, timeout=10)
+    with Session(venue) as s:
+        assert wait_until(lambda: s.exec(select(ActionOutbox)).one().status == "sent", timeout=5)
+    service.submit(AppAction("alice", T0, "demo", zone_id="booth-1"))  # the same event again: no second mail
+    assert service.wait_idle()
     recipients, content = mailbox.messages[0]
     assert recipients == ["rep@acme.example"] and len(mailbox.messages) == 1
     # Alice has not agreed to share her contact with exhibitors: the mail names no one (as the booth app would).
