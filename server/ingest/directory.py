@@ -28,6 +28,9 @@ class BadgeInfo:
     attendee_id: str
     consent_tracking: bool
     role: str
+    # Event staff walk everywhere all day: they are not attendees, and presence never tracks them. Decided
+    # once when the directory loads, not for every sighting.
+    for_presence: bool = True
 
     @property
     def trackable(self) -> bool:
@@ -65,7 +68,8 @@ class Directory:
             ).where(col(Attendee.event_id) == self._event_id)
             for badge in conn.execute(query):
                 role = str(badge.role or AttendeeRole.ATTENDEE)
-                info = BadgeInfo(badge.id, bool(badge.consent_tracking), roles.setdefault(role, role))
+                info = BadgeInfo(badge.id, bool(badge.consent_tracking), roles.setdefault(role, role),
+                                 for_presence=role != AttendeeRole.STAFF)
                 if badge.beacon_id:
                     by_beacon[badge.beacon_id] = info
                 if badge.badge_uid:

@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Table, select, update
 from edge.protocol import BeaconFormat, Heartbeat, MessageKind, SightingBatch, Status, Tap
 from server.domain import model as domain
 from server.ingest.decode import Accepted, Rejected
-from server.ingest.directory import BadgeInfo, Directory
+from server.ingest.directory import Directory
 from server.store.db import dialect_insert
-from server.store.models import AttendeeRole, DeadLetter, Device, IngestedMessage, Touchpoint, TouchpointType
+from server.store.models import DeadLetter, Device, IngestedMessage, Touchpoint, TouchpointType
 
 TOUCHPOINT: Table = Touchpoint.__table__  # type: ignore[attr-defined]
 INGESTED: Table = IngestedMessage.__table__  # type: ignore[attr-defined]
@@ -173,18 +173,13 @@ def _update_device(conn: Connection, device_id: str, values: dict[str, Any]) -> 
         conn.execute(update(Device).where(Device.id == device_id).values(**columns))  # type: ignore[arg-type]
 
 
-def _presence_may_use(badge: BadgeInfo) -> bool:
-    """Event staff walk everywhere all day: they are not attendees, and presence never tracks them."""
-    return badge.role != AttendeeRole.STAFF
-
-
 def _tap_row(
     tap: Tap, item: Accepted, received_at: float, event_id: str, directory: Directory, result: WriteResult
 ) -> tuple[Any, ...]:
     badge = directory.badge_by_tap(tap.uid, tap.badge_id)
     if badge is None:
         result.unknown_badges += 1
-    elif _presence_may_use(badge):
+    elif badge.for_presence:
         result.presence_taps.append(domain.Tap(badge.attendee_id, item.device.id, tap.captured_at))
     result.touchpoints[TouchpointType.TAP.value] += 1
     data: dict[str, Any] = {"uid": tap.uid}
@@ -219,7 +214,7 @@ def _sighting_rows(
             continue
         else:
             attendee_id = badge.attendee_id
-            if badge.role != AttendeeRole.STAFF:  # _presence_may_use, inlined on the hot path
+            if badge.for_presence:
                 to_presence(
                     domain.Sighting(attendee_id, device_id, s.rssi, s.first_seen, s.last_seen, s.count, s.distance_m)
                 )
