@@ -1,4 +1,10 @@
-"""`touchpoints crm check`: can we log in, and does the org have every object and field the mapping writes?"""
+"""`touchpoints crm check`: can we log in, does the org have every object and field the mapping writes, and may
+the integration user delete Leads when erasure deletes them?
+
+Object permissions come from the describe call's flags (``GET /sobjects/Lead/describe`` answers
+``"deletable": false`` for a profile without Delete on Lead). The flag says what the profile allows; deleting a
+Lead someone else now owns also needs the role hierarchy or "Modify All" (docs/salesforce.md).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,12 @@ class CheckRow:
     detail: str = ""
 
 
-def check_org(sender: Sender, mapping: Mapping) -> list[CheckRow]:
-    """One row per object and field the mapping needs; a failed login raises CallFailed."""
+DELETE_PERMISSION = "(delete permission)"  # the row's "field" when the row is about the Delete permission
+
+
+def check_org(sender: Sender, mapping: Mapping, erasure: str = "delete") -> list[CheckRow]:
+    """One row per object and field the mapping needs, and one for Delete on the Lead object when ``erasure``
+    (TOUCHPOINTS_SALESFORCE_ERASURE) is ``delete``; a failed login raises CallFailed."""
     rows: list[CheckRow] = []
     limits: Any = sender.restful("limits")
     daily = (limits or {}).get("DailyApiRequests", {})
@@ -49,4 +59,19 @@ def check_org(sender: Sender, mapping: Mapping) -> list[CheckRow]:
                 rows.append(CheckRow(sobject, name, False, "exists but is not an External ID"))
             else:
                 rows.append(CheckRow(sobject, name, True))
+        if erasure == "delete" and sobject == mapping.lead_object:
+            rows.append(_delete_permission(sobject, describe))
     return rows
+
+
+def _delete_permission(sobject: str, describe: dict[str, Any]) -> CheckRow:
+    """Erasure deletes the Lead (server/crm/erasure.py): without Delete every erasure is refused and retried."""
+    if describe.get("deletable"):
+        return CheckRow(sobject, DELETE_PERMISSION, True, "erasure deletes them (TOUCHPOINTS_SALESFORCE_ERASURE)")
+    return CheckRow(
+        sobject,
+        DELETE_PERMISSION,
+        False,
+        f"the integration user cannot delete {sobject} records, which TOUCHPOINTS_SALESFORCE_ERASURE=delete needs: "
+        "grant Delete on it, or set the erasure to anonymise",
+    )

@@ -50,7 +50,7 @@ def _engine(settings: Any) -> Any:
 
 @app.command()
 def check() -> None:
-    """Log in, then check every object and custom field the mapping needs; exit 1 if anything is missing."""
+    """Log in, then check every object, custom field and permission the sync needs; exit 1 if anything is missing."""
     from server.crm.check import check_org
     from server.crm.connection import ConnectionConfig, SalesforceConnection
     from server.crm.mapping import load_mapping
@@ -59,7 +59,7 @@ def check() -> None:
     settings = _settings()
     sender = Sender(SalesforceConnection(ConnectionConfig.from_settings(settings)))
     try:
-        rows = check_org(sender, load_mapping(settings.salesforce_mapping_path))
+        rows = check_org(sender, load_mapping(settings.salesforce_mapping_path), settings.salesforce_erasure)
     except CallFailed as exc:
         out.print(f"[red]cannot reach Salesforce at {settings.salesforce_login_url}: {exc.message}[/red]")
         raise typer.Exit(1) from None

@@ -42,6 +42,25 @@ def test_crm_check_lists_what_the_org_lacks_and_exits_1(emulator: EmulatorServer
     assert "MISSING" in result.output and "field missing" in result.output
 
 
+def test_crm_check_says_when_erasure_would_delete_leads_the_integration_user_cannot_delete(
+    emulator: EmulatorServer, env: None, monkeypatch: pytest.MonkeyPatch
+):
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    assert "(delete permission)" in result.output  # checked, and granted: the emulator's profile may delete
+
+    emulator.emulator.org.undeletable.add("Lead")  # describe now answers "deletable": false, as Salesforce does
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=250)
+    assert result.exit_code == 1
+    assert "1 missing: Lead.(delete permission)" in result.output
+    assert "cannot delete Lead records" in result.output
+
+    monkeypatch.setenv("TOUCHPOINTS_SALESFORCE_ERASURE", "anonymise")  # anonymising only updates the Lead
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=250)
+    assert result.exit_code == 0, result.output
+    assert "(delete permission)" not in result.output
+
+
 def test_crm_check_says_when_the_login_is_refused(emulator: EmulatorServer, env: None, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TOUCHPOINTS_SALESFORCE_PASSWORD", "wrong")
     result = runner.invoke(cli, ["crm", "check"], terminal_width=200)

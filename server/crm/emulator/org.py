@@ -155,6 +155,8 @@ class Org:
 
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {name: {} for name in SCHEMA})
     missing_fields: set[tuple[str, str]] = field(default_factory=set)  # (object, field) the org lacks (crm check)
+    # Objects the integration user's profile has no Delete permission on: their describe says deletable=false.
+    undeletable: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)  # ids of deleted records (the recycle bin)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -180,6 +182,7 @@ class Org:
             "keyPrefix": SCHEMA[sobject][0],
             "createable": True,
             "updateable": True,
+            "deletable": sobject not in self.undeletable,
             "fields": [
                 {
                     "name": f,
