@@ -6,7 +6,9 @@ Purposes and where they are kept:
   withdrawal also makes live presence forget the person at once: their open visit closes, occupancy drops.
 - ``push``: notifications on the phone (``attendee.consent_push``).
 - ``share_contact``: an exhibitor whose reader I tap or who scans my badge gets my contact, and so does the
-  event's CRM (``attendee.consent_crm``). A change fills in or clears my leads' contact data.
+  event's CRM (``attendee.consent_crm``). A change fills in or clears my leads' contact data. In Salesforce
+  (through the CRM outboxes, in the same transaction): a withdrawal redacts the contact fields of the Lead
+  already synced (server/crm/erasure.py, ``redact_contact``); a grant queues the person for a sync.
 - ``networking``: other attendees may find me and ask to connect; ``email``: marketing email
   (table ``attendee_consent``).
 
@@ -21,6 +23,8 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from mobile_api.leads import sync_contact
+from server.crm.erasure import enqueue_crm_redaction
+from server.crm.outbox import enqueue_crm_change
 from server.store.app_models import AttendeeConsent, ConsentRecord
 from server.store.models import Attendee
 
@@ -61,6 +65,10 @@ def set_consents(session: Session, services: Services | None, attendee: Attendee
     session.add(attendee)
     if "share_contact" in changed:
         sync_contact(session, attendee, now)
+        if changed["share_contact"]:
+            enqueue_crm_change(session, attendee.id, reason="consent")  # the Lead gets (back) its contact
+        else:
+            enqueue_crm_redaction(session, attendee.id, attendee.event_id)
     session.commit()
     session.refresh(attendee)
     if "tracking" in changed and services is not None:

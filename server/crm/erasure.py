@@ -14,6 +14,14 @@ whatever crashes or outages follow), and the CRM worker drains it with :func:`dr
 Whatever the policy, a matched Contact (the sales team's own record, which we only ever decorated) keeps its
 own fields: we clear the engagement fields we wrote and delete the CampaignMember and Tasks we created.
 
+The same outbox carries one instruction that is not an erasure: ``redact_contact``, written by
+:func:`enqueue_crm_redaction` when the attendee withdraws ``share_contact`` (mobile_api/consent.py). The sync
+stops sending the person at once, but their Lead already holds the contact details they no longer share:
+the drain overwrites the Lead's contact fields as the booth app redacts a lead (name, email, company, title,
+country; placeholders where Salesforce requires a value) and keeps the engagement. A matched Contact is the
+sales team's record, whose contact fields we never wrote: nothing to redact there. If consent was given again
+before the drain, the redaction is moot and skipped (the sync re-sends the whole Lead).
+
 Every step is idempotent (deleting twice answers 404, which is success here; overwriting twice writes the
 same values), so a retry after a timeout or a crash has no second effect. A Lead that was never synced, or
 is already deleted, is simply not there: done. The row holds no personal data, only the External ID value
@@ -36,10 +44,11 @@ from simple_salesforce.exceptions import SalesforceResourceNotFound
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlmodel import Session, col
 
-from server.crm.mapping import Mapping
+from server.crm.mapping import MISSING_COMPANY, Mapping
 from server.crm.plan import backoff
 from server.crm.sender import CallFailed, Sender, classify, soql_quote
 from server.store.crm_models import CrmErasure, CrmOutbox, CrmSyncState
+from server.store.models import Attendee
 
 if TYPE_CHECKING:
     from simple_salesforce import Salesforce
@@ -47,12 +56,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLICIES = ("delete", "anonymise")
+REDACT_CONTACT = "redact_contact"  # share_contact withdrawn: the Lead keeps the engagement, loses the contact
 ERASED = "[erased]"  # what an anonymised Lead is called: LastName and Company are required on a Lead
 # Mapping sources that say who the person is (or are free text that may): overwritten when anonymising.
 PERSONAL_SOURCES = frozenset(
     {"first_name", "last_name", "name", "email", "company", "job_title", "last_touchpoint", "journey_summary"}
 )
 NAMED_SOURCES = frozenset({"last_name", "name", "company"})  # required on a Lead: a placeholder, never null
+# Mapping sources that are the contact details a lead shows only with share_contact (LEAD_PERSONAL in the
+# store's terms: name, email, company, job_title, country): what a withdrawal redacts.
+CONTACT_SOURCES = frozenset({"first_name", "last_name", "name", "email", "company", "job_title", "country"})
+REDACTED_NAME = "Visitor"  # the booth app shows a lead without contact as "Visitor #<lead id>"
 ERASURES_PER_DRAIN = 200  # a few calls each; erasures are rare, this bounds one drain's share of them
 
 Db = Connection | Session
@@ -66,7 +80,7 @@ def enqueue_crm_erasure(db: Db, attendee_id: str, event_id: str, policy: str, no
     (no sync state, nothing in the CRM outbox): there is nothing in Salesforce to erase. Returns whether a row
     was written.
     """
-    if policy not in POLICIES:
+    if policy not in (*POLICIES, REDACT_CONTACT):
         raise ValueError(f"unknown Salesforce erasure policy {policy!r} (known: {', '.join(POLICIES)})")
     states = list(
         db.execute(
@@ -96,6 +110,13 @@ def enqueue_crm_erasure(db: Db, attendee_id: str, event_id: str, policy: str, no
     return True
 
 
+def enqueue_crm_redaction(db: Db, attendee_id: str, event_id: str, now: float | None = None) -> bool:
+    """Record, in the caller's transaction, that the attendee's Lead must lose its contact fields (share_contact
+    withdrawn). Like an erasure, nothing is written for an attendee who never reached the CRM; returns whether
+    a row was written."""
+    return enqueue_crm_erasure(db, attendee_id, event_id, REDACT_CONTACT, now)
+
+
 def waiting(db: Db) -> int:
     return int(db.execute(select(func.count()).select_from(CrmErasure)).scalar_one())
 
@@ -118,6 +139,13 @@ def drain_erasures(
         )
     done = 0
     for row in rows:
+        redaction = row["policy"] == REDACT_CONTACT
+        if redaction and _shares_contact(engine, row["external_id"]):
+            with engine.begin() as conn:  # consent given again before we got here: the Lead may keep the contact
+                conn.execute(delete(CrmErasure).where(col(CrmErasure.id) == row["id"]))
+            done += 1
+            log.info("Salesforce redaction %d skipped: contact shared again", row["id"])
+            continue
         try:
             outcome = erase_in_salesforce(sender, mapping, row["event_id"], row["external_id"], row["policy"],
                                           row["sobject"], row["sf_id"])  # fmt: skip
@@ -138,9 +166,15 @@ def drain_erasures(
             continue
         with engine.begin() as conn:
             conn.execute(delete(CrmErasure).where(col(CrmErasure.id) == row["id"]))
-            # A drain that was sending this person while the erasure committed may have saved sync state after
-            # it: those rows name an erased person and go too.
-            conn.execute(delete(CrmSyncState).where(col(CrmSyncState.attendee_id) == row["external_id"]))
+            mine = col(CrmSyncState.attendee_id) == row["external_id"]
+            if redaction:
+                # What was last sent is no longer what Salesforce holds: should consent be given again, the
+                # sync must re-send the Lead whole instead of skipping it as unchanged.
+                conn.execute(update(CrmSyncState).where(mine).values(payload_hash=None))
+            else:
+                # A drain that was sending this person while the erasure committed may have saved sync state
+                # after it: those rows name an erased person and go too.
+                conn.execute(delete(CrmSyncState).where(mine))
         done += 1
         # The audit trail: erasure number, policy and outcome; never who.
         log.info("Salesforce erasure %d (%s) done: %s, after %.1f s", row["id"], row["policy"], outcome,
@@ -160,6 +194,14 @@ def erase_in_salesforce(
     """One erasure against Salesforce; idempotent. Returns what was done, for the log (no personal data)."""
     lead_obj, contact_obj, ext_field = mapping.lead_object, mapping.contact_object, mapping.person_ext_field
     outcome: list[str] = []
+    if policy == REDACT_CONTACT:
+        if sobject == contact_obj:
+            return f"matched {contact_obj}: no contact fields of ours to redact"
+        lead = _get(sender, f"sobjects/{lead_obj}/{ext_field}/{external_id}")
+        if lead is None:
+            return f"no {lead_obj}"
+        _patch(sender, f"sobjects/{lead_obj}/{lead['Id']}", redacted_values(mapping))
+        return f"{lead_obj} contact fields redacted"
     if policy == "delete":
         found = _delete(sender, f"sobjects/{lead_obj}/{ext_field}/{external_id}")
         outcome.append(f"{lead_obj} deleted" if found else f"no {lead_obj}")
@@ -183,6 +225,23 @@ def anonymised_values(mapping: Mapping) -> dict[str, Any]:
         if source in PERSONAL_SOURCES:
             values[sf_field] = ERASED if source in NAMED_SOURCES else None
     return values
+
+
+def redacted_values(mapping: Mapping) -> dict[str, Any]:
+    """The mapping's contact fields as a lead without share_contact has them: empty, or a placeholder where
+    Salesforce requires a value (LastName and Company on a Lead)."""
+    placeholders = {"last_name": REDACTED_NAME, "name": REDACTED_NAME, "company": MISSING_COMPANY}
+    return {
+        sf_field: placeholders.get(source)
+        for sf_field, source in mapping.person_fields.items()
+        if source in CONTACT_SOURCES
+    }
+
+
+def _shares_contact(engine: Engine, attendee_id: str) -> bool:
+    with engine.connect() as conn:
+        shared = conn.execute(select(col(Attendee.consent_crm)).where(col(Attendee.id) == attendee_id)).scalar()
+    return bool(shared)
 
 
 def _undecorate_contact(sender: Sender, mapping: Mapping, event_id: str, external_id: str, contact_id: str) -> str:
