@@ -109,10 +109,12 @@ class DashboardFeed:
             except Exception:  # a failed read (database restart) skips a tick; the next one tries again
                 log.exception("dashboard feed: sampling failed")
                 changes = {}
+            # Publishing and counting watchers are Redis calls with scale-out (blocking, up to the hub's socket
+            # timeout when Redis stops answering): in a worker thread, never on the loop serving the sockets.
             if changes or started - last_sent >= HEARTBEAT_S:
-                self.publish(changes)
+                await asyncio.to_thread(self.publish, changes)
                 last_sent = started
-            if self.watchers() == 0:
+            if await asyncio.to_thread(self.watchers) == 0:
                 idle_since = idle_since or started
                 if started - idle_since > 2 * TICK_S:
                     return  # nobody watches: stop; the next connection starts it again

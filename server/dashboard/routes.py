@@ -22,6 +22,7 @@ from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.core.security import hash_token, same_secret
 from server.dashboard import queries
 from server.dashboard.feed import TOPIC_ALL, TOPIC_FLEET, DashboardFeed
+from server.live.hub import subscribe_in_thread
 from server.services import Services
 from server.store.models import ApiToken, Role
 
@@ -82,7 +83,8 @@ async def dashboard_ws(websocket: WebSocket, token: str = "") -> None:
         return
     fleet_only = role == Role.STAFF
     feed = feed_of(services)
-    sub = services.hub.subscribe(TOPIC_FLEET if fleet_only else TOPIC_ALL)
+    # In a thread: with scale-out the hub waits for Redis to confirm the channel (never on the event loop).
+    sub = await subscribe_in_thread(services.hub, TOPIC_FLEET if fleet_only else TOPIC_ALL)
     feed.ensure_running()
     receiving: asyncio.Future[str] | None = None
     try:

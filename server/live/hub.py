@@ -44,9 +44,10 @@ class Hub:
         self._lock = threading.Lock()
         self._topics: dict[str, set[Subscription]] = {}
 
-    def subscribe(self, topic: str) -> Subscription:
-        """Call from the WebSocket handler's event loop."""
-        sub = Subscription(topic, asyncio.get_running_loop())
+    def subscribe(self, topic: str, loop: asyncio.AbstractEventLoop | None = None) -> Subscription:
+        """Call from the WebSocket handler's event loop, or from a worker thread with that ``loop`` (a hub across
+        processes may wait for its broker here: ``await asyncio.to_thread(hub.subscribe, topic, loop)``)."""
+        sub = Subscription(topic, loop or asyncio.get_running_loop())
         with self._lock:
             self._topics.setdefault(topic, set()).add(sub)
         return sub
@@ -75,3 +76,21 @@ class Hub:
     def subscribers(self, topic: str) -> int:
         with self._lock:
             return len(self._topics.get(topic, ()))
+
+
+async def subscribe_in_thread(hub: Hub, topic: str) -> Subscription:
+    """``hub.subscribe(topic)`` for the running loop, made in a worker thread: a hub across processes may wait
+    for its broker there, which must not stall the loop's other connections. Cancelled while waiting, it
+    still unsubscribes what the thread goes on to make, so no subscription is left behind."""
+    loop = asyncio.get_running_loop()
+    job = asyncio.ensure_future(asyncio.to_thread(hub.subscribe, topic, loop))
+    try:
+        return await asyncio.shield(job)
+    except asyncio.CancelledError:
+        job.add_done_callback(lambda done: _unsubscribe_made(hub, done))
+        raise
+
+
+def _unsubscribe_made(hub: Hub, job: asyncio.Future[Subscription]) -> None:
+    if not job.cancelled() and job.exception() is None:
+        hub.unsubscribe(job.result())

@@ -21,6 +21,7 @@ subscriber thread reconnects with a growing pause and re-subscribes what is want
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import threading
@@ -87,8 +88,11 @@ class RedisHub(Hub):
 
     # --- the Hub API
 
-    def subscribe(self, topic: str) -> Subscription:
-        sub = super().subscribe(topic)
+    def subscribe(self, topic: str, loop: asyncio.AbstractEventLoop | None = None) -> Subscription:
+        """Waits (at most ``SUBSCRIBE_WAIT_S``) for Redis to confirm the channel. Every call here that talks to
+        Redis blocks: from async code use :func:`~server.live.hub.subscribe_in_thread` (and ``to_thread`` for
+        ``publish`` and ``subscribers``)."""
+        sub = super().subscribe(topic, loop)
         channel = self._base + topic
         if self._thread is not None and self._thread.is_alive():
             with self._changed:
