@@ -47,13 +47,18 @@ def latency(
     probes: Annotated[int, typer.Option(min=1, max=500, help="Attendees walking into the booth")] = 30,
     rate: Annotated[float, typer.Option(min=0, help="Background sightings per second to publish")] = 50_000,
     seconds: Annotated[float, typer.Option(min=60, max=170, help="Length of the measured run")] = 100.0,
+    workers: Annotated[
+        int, typer.Option(min=0, max=8, help="N ingest-only processes + this one as live worker (PostgreSQL, Redis)")
+    ] = 0,
+    redis: Annotated[str, typer.Option(help="Redis for the live stream (with --workers)")] = "redis://127.0.0.1:6379/0",
     record: RecordOption = True,
 ) -> None:
     """Zone entry -> push on the attendee's WebSocket (p50/p99) under background load; rule edits; rule evals/s."""
     from server.bench.latency import run_latency_bench
     from server.bench.report import emit
 
-    result = run_latency_bench(mqtt_url=mqtt_url, database_url=database_url, probes=probes, rate=rate, seconds=seconds)
+    result = run_latency_bench(mqtt_url=mqtt_url, database_url=database_url, probes=probes, rate=rate, seconds=seconds,
+                               workers=workers, redis_url=redis)  # fmt: skip
     emit(result, name="latency", record=record)
 
 

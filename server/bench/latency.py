@@ -56,10 +56,11 @@ def _client(url: str, name: str) -> mqtt.Client:
 
 
 def _seed(database_url: str, probes: int, background: int, now: float) -> None:
+    from server.core.config import load_settings
     from server.store.db import make_engine, migrate
     from server.store.models import Attendee, Device, Event, Zone, ZoneKind
 
-    engine = make_engine(database_url)
+    engine = make_engine(load_settings(database_url=database_url).sqlalchemy_url)
     migrate(engine)
     with Session(engine) as s:
         s.add(Event(id=EVENT, name="Bench Conf", timezone="UTC", starts_at=now - 3600, ends_at=now + 8 * 3600))
@@ -118,6 +119,10 @@ class _Probe:
         self.windows: list[tuple[float, float]] = []  # (data time = last_seen, wall publish time)
         self.received_at: float | None = None
         self.message: dict[str, Any] | None = None
+        # Where the time went, by wall clock in this process (the server runs in it): the ingest commit that
+        # stored each window (by its data time) and presence's announcement of the visit.
+        self.committed: dict[float, float] = {}
+        self.visit_at: float | None = None
 
 
 def _listen(ws_url: str, probe: _Probe, deadline: float, ready: threading.Event) -> None:
@@ -147,44 +152,126 @@ def _latency_ms(probe: _Probe, min_visit_s: float) -> float | None:
     return (probe.received_at - entry) * 1000
 
 
+def _stages_ms(probe: _Probe, min_visit_s: float) -> dict[str, float] | None:
+    """The zone entry's latency split: publish -> stored (broker, ingest), -> visit announced (presence),
+    -> push on the socket (rules, their commit, the hub, the WebSocket)."""
+    if probe.received_at is None or probe.message is None or probe.visit_at is None:
+        return None
+    started_at = float(str(probe.message["notification"]["id"]).split(":")[3])
+    decisive = [(at, wall) for at, wall in probe.windows if at - started_at >= min_visit_s and at in probe.committed]
+    if not decisive:
+        return None
+    at, published = decisive[0]
+    stored = probe.committed[at]
+    return {"ingest": (stored - published) * 1000, "presence": (probe.visit_at - stored) * 1000,
+            "rules_delivery": (probe.received_at - probe.visit_at) * 1000}  # fmt: skip
+
+
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
+def _ingest_worker(settings: Any, port: int, ready: Any, stop: Any) -> None:
+    """Child process (``--workers``): one server with ingest only, forwarding its commits to the live stream."""
+    import uvicorn
+
+    from server.app import create_app
+
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    ingest = app.state.services.ingest
+    if ingest is not None and ingest.wait_connected(30):
+        ready.set()
+    stop.wait()
+    server.should_exit = True
+    time.sleep(2)
+
+
 def run_latency_bench(
     mqtt_url: str = "mqtt://127.0.0.1:1883", database_url: str | None = None, probes: int = 30,
-    rate: float = 50_000, background: int = 5000, seconds: float = 100.0, edits: int = 10,
+    rate: float = 50_000, background: int = 5000, seconds: float = 100.0, edits: int = 10, workers: int = 0,
+    redis_url: str = "redis://127.0.0.1:6379/0",
 ) -> dict[str, Any]:  # fmt: skip
+    """With ``workers``: the scaled shape (docs/scaling.md) on this machine: that many ingest-only server
+    processes share the MQTT stream and forward to the Redis live stream; this process is the live worker
+    (presence, rules, WebSockets) without ingest of its own. Needs PostgreSQL and Redis."""
+    from server.bench.local import bench_database
+
+    if workers and not (database_url or "").startswith("postgresql"):
+        raise ValueError("--workers needs --database-url postgresql://...: SQLite takes one writer at a time")
+    with bench_database(database_url, "latency") as url:
+        return _run(mqtt_url, url, probes, rate, background, seconds, edits, workers, redis_url)
+
+
+def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background: int, seconds: float, edits: int,
+         workers: int, redis_url: str) -> dict[str, Any]:  # fmt: skip
     import uvicorn
 
     from server.app import create_app
     from server.core.config import load_settings
+    from server.domain.model import VisitStarted
     from server.domain.presence import PresenceParams
     from server.domain.rules_bench import measure_rule_throughput
     from server.rules.store import row_of
     from server.store.rules_models import RuleRow
 
     tmp = Path(tempfile.mkdtemp(prefix="touchpoints-bench-latency-"))
-    database_url = database_url or f"sqlite:///{tmp / 'bench.db'}"
     _seed(database_url, probes, background, time.time())
     prefix = f"bench{uuid.uuid4().hex[:8]}"
     port = free_port()
-    settings = load_settings(database_url=database_url, mqtt_url=mqtt_url, mqtt_topic_prefix=prefix, event_id=EVENT,
-                             mqtt_client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}", admin_token=ADMIN,
-                             var_dir=tmp / "var", log_level="WARNING",
-                             ingest_device_rate_per_s=0)  # fmt: skip  # a few scanners carry a whole hall's load
+    common: dict[str, Any] = dict(database_url=database_url, mqtt_url=mqtt_url, mqtt_topic_prefix=prefix,
+                                  event_id=EVENT, admin_token=ADMIN, log_level="WARNING",
+                                  ingest_device_rate_per_s=0)  # fmt: skip  # a few scanners carry a whole hall's load
+    if workers:
+        common.update(redis_url=redis_url, mqtt_shared_group="bench")
+    settings = load_settings(**common, mqtt_client_id=f"bench-ingest-{uuid.uuid4().hex[:6]}", var_dir=tmp / "var",
+                             ingest_enabled=not workers)  # fmt: skip
+    ctx = mp.get_context("spawn")
+    stop_workers = ctx.Event()
+    children = []
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
     services = app.state.services
-    assert services.rules is not None and services.ingest is not None and services.ingest.wait_connected(10)
+    assert services.rules is not None and services.presence is not None
+    assert workers or (services.ingest is not None and services.ingest.wait_connected(10))
+    for index in range(workers):
+        worker_settings = load_settings(**common, mqtt_client_id=f"bench-w{index}-{uuid.uuid4().hex[:6]}",
+                                        var_dir=tmp / f"var-{index}", live_enabled=False)  # fmt: skip
+        ready = ctx.Event()
+        child = ctx.Process(target=_ingest_worker, args=(worker_settings, free_port(), ready, stop_workers),
+                            daemon=True)  # fmt: skip
+        child.start()
+        children.append(child)
+        if not ready.wait(120):
+            raise RuntimeError(f"ingest worker {index} did not connect")
+    # Counted where signals reach the live pipeline: after the commit in one process, off the stream with workers.
     ingested = [0]
-    services.ingest.listeners.append(
-        lambda result: ingested.__setitem__(0, ingested[0] + result.touchpoints["sighting"])
-    )
+    services.live_listeners.append(lambda result: ingested.__setitem__(0, ingested[0] + len(result.presence_sightings)))
+    probes_by_id: dict[str, _Probe] = {}
+
+    def on_commit(result: Any) -> None:
+        now = time.time()
+        for sighting in result.presence_sightings:
+            probe = probes_by_id.get(sighting.attendee_id)
+            if probe is not None:
+                probe.committed.setdefault(sighting.last_seen, now)
+
+    def on_visits(events: list[Any]) -> None:
+        now = time.time()
+        for event in events:
+            probe = probes_by_id.get(event.visit.attendee_id)
+            if probe is not None and isinstance(event, VisitStarted) and probe.visit_at is None:
+                probe.visit_at = now
+
+    services.live_listeners.append(on_commit)
+    services.presence.listeners.insert(0, on_visits)  # before the rules see them
     headers = {"Authorization": f"Bearer {ADMIN}"}
     import httpx
 
@@ -209,12 +296,13 @@ def run_latency_bench(
     stay = min_visit + 4 * WINDOW_S
     spread = max(1.0, seconds - stay - 5.0)
     plan = [_Probe(i, load_started + spread * i / max(1, probes)) for i in range(probes)]
+    probes_by_id.update((f"probe-{p.index}", p) for p in plan)
     end = load_started + spread + stay + 5.0
     for probe in plan:
-        ready = threading.Event()
+        listening = threading.Event()
         threading.Thread(target=_listen, args=(f"ws://127.0.0.1:{port}/api/v1/notifications/ws?token={tokens[probe.index]}",
-                                               probe, end + 10, ready), daemon=True).start()  # fmt: skip
-        ready.wait(10)
+                                               probe, end + 10, listening), daemon=True).start()  # fmt: skip
+        listening.wait(10)
 
     edit_ms: list[float] = []
 
@@ -269,10 +357,15 @@ def run_latency_bench(
     load.join(15)
     probe_client.loop_stop()
     probe_client.disconnect()
+    stop_workers.set()
+    for child in children:
+        child.join(30)
     server.should_exit = True
     time.sleep(2)
+    services.engine.dispose()
 
     latencies = [ms for p in plan if (ms := _latency_ms(p, min_visit)) is not None]
+    stages = [st for p in plan if (st := _stages_ms(p, min_visit)) is not None]
     throughput = measure_rule_throughput(rules=1000)
     with Session(services.engine) as s:
         versions = len(list(s.exec(RuleRow.__table__.select())))  # type: ignore[attr-defined]
@@ -280,6 +373,13 @@ def run_latency_bench(
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(_percentile(latencies, 99), 1) if latencies else None,
         "max_ms": round(max(latencies), 1) if latencies else None,
+        "stage_samples": len(stages),
+        # p50 / p99 of each stage of the zone entry (see _stages_ms)
+        "stages_ms": {
+            name: [round(statistics.median(v), 1), round(_percentile(v, 99), 1)]
+            for name in ("ingest", "presence", "rules_delivery")
+            if (v := [st[name] for st in stages])
+        },
         "probes": probes,
         "pushes_received": len(latencies),
         "background_sightings_per_s": round(stored / duration, 1),
@@ -292,5 +392,6 @@ def run_latency_bench(
         "rule_evaluations_per_s": throughput["rule_evaluations_per_s"],
         "rule_events_per_s": throughput["events_per_s"],
         "database": database_url.split(":", 1)[0],
+        "workers": workers,
         "seconds": round(duration, 1),
     }
