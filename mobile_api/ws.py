@@ -34,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mobile_api.routes.inbox import missed_since_topic, notification_json
 from server.core.security import hash_token
+from server.live.hub import subscribe_in_thread
 from server.services import Services
 from server.store.models import ApiToken, Role
 
@@ -124,7 +125,9 @@ async def app_socket(ws: WebSocket) -> None:
 
 async def _serve(ws: WebSocket, services: Services, listener: Listener, last_id: str | None, since: float | None,
                  heartbeat_s: float) -> None:  # fmt: skip
-    sub = services.hub.subscribe(listener.topic)  # before reading the inbox: nothing falls in between
+    # Before reading the inbox: nothing falls in between. In a thread: with scale-out the hub waits for Redis
+    # to confirm the channel, which must not stall the loop's other connections.
+    sub = await subscribe_in_thread(services.hub, listener.topic)
     try:
         await _send(ws, {"type": "hello", "topic": listener.topic, "heartbeat_s": heartbeat_s})
         replayed = await run_in_threadpool(_missed, services, listener.topic, last_id, since)

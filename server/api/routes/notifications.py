@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.core.security import hash_token
+from server.live.hub import subscribe_in_thread
 from server.rules.delivery import attendee_topic
 from server.rules.inbox import mark_opened, subscribe_push, unsubscribe_push
 from server.rules.webpush import public_key_of
@@ -109,7 +110,8 @@ async def stream(websocket: WebSocket, token: str = "") -> None:
         await websocket.close(code=WS_POLICY_VIOLATION, reason="an attendee token is needed (?token=...)")
         return
     await websocket.accept()
-    sub = services.hub.subscribe(attendee_topic(attendee_id))
+    # In a thread: with scale-out the hub waits for Redis to confirm the channel (never on the event loop).
+    sub = await subscribe_in_thread(services.hub, attendee_topic(attendee_id))
     receiving: asyncio.Future[str] | None = None
     try:
         await websocket.send_json({"type": "hello", "attendee_id": attendee_id})

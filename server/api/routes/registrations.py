@@ -73,7 +73,9 @@ async def post_registrations(request: Request, services: ServicesDep, _caller: O
         report = await run_in_threadpool(import_registrations, services.engine, event_id, rows, warnings=warnings)
     except LookupError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    venue_changed(services)  # new badges are recognized by ingest from the next message on
+    # New badges are recognized by ingest from the next message on. In a thread: with scale-out this tells the
+    # other processes through Redis, a blocking call that must not stall the loop.
+    await run_in_threadpool(venue_changed, services)
     return report
 
 

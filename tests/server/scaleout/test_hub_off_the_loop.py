@@ -1,9 +1,11 @@
-"""With scale-out, the dashboard's Redis calls run in worker threads: a Redis that stops answering makes the
-feed late, never the event loop that serves every WebSocket of the process."""
+"""With scale-out, the Redis calls of async code run in worker threads: a Redis that stops answering makes the
+dashboard feed, a new WebSocket (dashboard, attendee app, notifications) or a registration import's "venue
+changed" late, never the event loop that serves every WebSocket of the process."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -12,10 +14,17 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
+from fastapi import WebSocketDisconnect
+
+import mobile_api.ws as app_ws
+import server.api.routes.notifications as notifications
+import server.api.routes.registrations as registrations
 from server.dashboard.feed import TOPIC_ALL, DashboardFeed
-from server.live.hub import subscribe_in_thread
+from server.live.hub import Hub, subscribe_in_thread
 from server.live.redis_hub import SOCKET_TIMEOUT_S, SUBSCRIBE_WAIT_S, RedisHub
 from server.services import Services
+from server.venue.report import ImportReport
 
 BEAT_S = 0.05  # the loop's heartbeat in these tests
 # The loop may be late by scheduling noise, never by a Redis timeout (SOCKET_TIMEOUT_S = 1 s per call).
@@ -134,3 +143,103 @@ def test_a_subscription_made_in_a_thread_gets_what_another_process_publishes(red
     finally:
         live_worker_hub.stop()
         api_worker_hub.stop()
+
+
+def api_worker(hub: RedisHub) -> Services:
+    """What the attendee sockets and the registration import read of an API worker with scale-out on."""
+    services = SimpleNamespace(settings=SimpleNamespace(event_id="demo"), engine=None, hub=hub, presence=None,
+                               directory=SimpleNamespace(invalidate=lambda: None))  # fmt: skip
+    services.venue_changed = lambda: Services.venue_changed(cast(Services, services))  # the real one: tells Redis
+    return cast(Services, services)
+
+
+class Phone:
+    """The client end of a WebSocket handler under test: says nothing until it hangs up, keeps what it gets."""
+
+    def __init__(self, services: Services, **query: str) -> None:
+        self.app = SimpleNamespace(state=SimpleNamespace(services=services, mobile=SimpleNamespace(heartbeat_s=60.0)))
+        self.query_params = query
+        self.got: list[dict[str, Any]] = []
+        self.hung_up = asyncio.Event()
+
+    async def accept(self) -> None:
+        return None
+
+    async def send_text(self, text: str) -> None:
+        self.got.append(json.loads(text))
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        self.got.append(message)
+
+    async def receive_text(self) -> str:
+        await self.hung_up.wait()
+        raise WebSocketDisconnect(1000)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        raise AssertionError(f"the server closed the socket: {code} {reason}")
+
+    async def received(self, kind: str) -> None:
+        while kind not in [message.get("type") for message in self.got]:
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("socket_of", ["app", "notifications"])
+def test_attendee_sockets_subscribing_while_redis_hangs_leave_the_event_loop_free(
+    socket_of: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(app_ws, "_authenticate", lambda _s, _t: app_ws.Listener(1, "hash", "attendee:alice"))
+    monkeypatch.setattr(notifications, "attendee_of_token", lambda _s, _t: "alice")
+    with unresponsive_redis() as url:
+        hub = RedisHub(url, "demo", "tpt-hung")
+        hub.start()  # its subscriber thread is stuck on Redis: a new subscription waits SUBSCRIBE_WAIT_S for it
+        phones = [Phone(api_worker(hub), token="t") for _ in range(3)]  # alice's phone, tablet and laptop
+
+        async def scenario() -> float:
+            if socket_of == "app":
+                serving = [asyncio.ensure_future(app_ws.app_socket(cast(Any, phone))) for phone in phones]
+            else:
+                serving = [asyncio.ensure_future(notifications.stream(cast(Any, phone), token="t")) for phone in phones]
+            late = await lateness_of_the_loop(2 * SUBSCRIBE_WAIT_S)
+            for phone in phones:
+                await asyncio.wait_for(phone.received("hello"), 2)  # sent once subscribed
+            hub.deliver_locally("attendee:alice", {"type": "notification", "notification": {"id": "n1"}})
+            for phone in phones:
+                await asyncio.wait_for(phone.received("notification"), 2)  # delivered on this loop
+                phone.hung_up.set()
+            await asyncio.wait_for(asyncio.gather(*serving), 5)
+            return late
+
+        try:
+            late = asyncio.run(scenario())
+        finally:
+            hub.stop()
+    assert [phone.got[-1] for phone in phones] == [{"type": "notification", "notification": {"id": "n1"}}] * 3
+    assert Hub.subscribers(hub, "attendee:alice") == 0  # this process's connections: every socket unsubscribed
+    assert late < LOOP_LATE_MAX_S
+
+
+def test_a_registration_import_telling_a_hung_redis_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(registrations, "import_registrations", lambda *_a, **_k: ImportReport(created=1))
+    request = SimpleNamespace(headers={"content-type": "text/csv"})
+
+    async def body() -> bytes:
+        return b"id,name\nzora,Zora\n"
+
+    request.body = body
+    with unresponsive_redis() as url:
+        hub = RedisHub(url, "demo", "tpt-hung")
+
+        async def scenario() -> tuple[float, ImportReport]:
+            importing = asyncio.ensure_future(
+                registrations.post_registrations(cast(Any, request), api_worker(hub), cast(Any, None))
+            )
+            late = await lateness_of_the_loop(2 * SOCKET_TIMEOUT_S)
+            return late, await asyncio.wait_for(importing, 5)
+
+        try:
+            late, report = asyncio.run(scenario())
+        finally:
+            hub.stop()
+    assert report.created == 1
+    assert hub.publish_failures >= 1  # "venue changed" did reach Redis and wait it out, just not on the loop
+    assert late < LOOP_LATE_MAX_S
