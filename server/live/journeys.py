@@ -73,10 +73,14 @@ def journey_signals(
     return taps, other
 
 
+def journey_touchpoints(attendee_id: str) -> Any:
+    """An attendee's touchpoints other than sightings (the journey is built from visits, not raw sightings);
+    answered from ``ix_touchpoint_attendee_journey``, which holds no sightings."""
+    return select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee_id, col(Touchpoint.type) != "sighting")
+
+
 def load_journey(session: Session, attendee: Attendee, venue: Venue, now: float) -> Journey:
-    rows = session.exec(
-        select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee.id, col(Touchpoint.type) != "sighting")
-    )
+    rows = session.exec(journey_touchpoints(attendee.id))
     taps, other = journey_signals(attendee.id, rows)
     visits = [
         domain.Visit(v.attendee_id, v.zone_id, v.started_at, v.ended_at)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -156,6 +156,9 @@ class Attendee(SQLModel, table=True):
     registered_at: float
 
 
+_NOT_SIGHTING = text("type != 'sighting'")
+
+
 class Touchpoint(SQLModel, table=True):
     """A typed, timestamped signal about one attendee at one place.
 
@@ -167,6 +170,17 @@ class Touchpoint(SQLModel, table=True):
         UniqueConstraint("device_id", "seq", "idx", name="uq_touchpoint_device_seq_idx"),
         Index("ix_touchpoint_event_occurred", "event_id", "occurred_at"),
         Index("ix_touchpoint_attendee_occurred", "attendee_id", "occurred_at"),
+        # An attendee's journey (scores, rule summaries, the app, CRM facts) reads everything but sightings,
+        # which are almost all of their rows: ~43,000 a day for a badge heard by three scanners. Through the
+        # index above, a journey walked all of them (42 ms per load after one day, measured); through this
+        # one, only the rest (0.1 ms). Sightings never enter it, so ingest pays nothing for it.
+        Index(
+            "ix_touchpoint_attendee_journey",
+            "attendee_id",
+            "occurred_at",
+            sqlite_where=_NOT_SIGHTING,
+            postgresql_where=_NOT_SIGHTING,
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))

@@ -23,7 +23,7 @@ def test_migrating_twice_changes_nothing(engine: Engine):
     migrate(engine)
     assert sorted(inspect(engine).get_table_names()) == before
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
 
 
 def test_sqlite_runs_in_wal_mode(database_url: str, engine: Engine):
@@ -31,3 +31,24 @@ def test_sqlite_runs_in_wal_mode(database_url: str, engine: Engine):
         pytest.skip("a SQLite property")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+
+
+def test_a_journey_is_read_without_walking_the_attendees_sightings(engine: Engine):
+    """Sightings are almost all of an attendee's rows; the journey's query uses the index that holds none."""
+    from server.live.journeys import journey_touchpoints
+
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO event (id, name, timezone, starts_at, ends_at) VALUES ('e', 'E', 'UTC', 0, 1)"))
+        rows = [{"type": "sighting", "attendee": f"a{n % 20}", "at": float(n), "seq": n} for n in range(4000)]
+        rows += [{"type": "tap", "attendee": f"a{n % 20}", "at": float(n), "seq": None} for n in range(40)]
+        conn.execute(
+            text("INSERT INTO touchpoint (event_id, type, occurred_at, received_at, attendee_id, device_id, seq, idx) "
+                 "VALUES ('e', :type, :at, :at, :attendee, 'd', :seq, 0)"),
+            rows,
+        )  # fmt: skip
+        conn.execute(text("ANALYZE"))
+    statement = journey_touchpoints("a7").compile(engine, compile_kwargs={"literal_binds": True})
+    explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        plan = " ".join(str(row) for row in conn.execute(text(explain + str(statement))))
+    assert "ix_touchpoint_attendee_journey" in plan
