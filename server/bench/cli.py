@@ -127,6 +127,22 @@ def fanout(
 
 
 @app.command()
+def journey(
+    database: Annotated[str | None, typer.Option(help="PostgreSQL URL; default a temporary SQLite file")] = None,
+    attendees: Annotated[int, typer.Option(min=1, help="Attendees, each heard all show long")] = 50,
+    hours: Annotated[float, typer.Option(min=0.1, max=24, help="Length of the show so far")] = 8.0,
+    scanners: Annotated[int, typer.Option(min=1, max=10, help="Scanners hearing each badge every window")] = 3,
+    record: RecordOption = True,
+) -> None:
+    """Journey loads per second late in a show, beside the index that walked every sighting (the baseline)."""
+    from server.bench.journey import run_journey_bench
+    from server.bench.report import emit
+
+    emit(run_journey_bench(database, attendees=attendees, hours=hours, scanners=scanners), name="journey",
+         record=record)  # fmt: skip
+
+
+@app.command()
 def memory(
     mqtt: Annotated[
         str, typer.Option(help="'private' starts a Mosquitto with production queue limits; or a broker URL")
