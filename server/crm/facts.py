@@ -22,7 +22,7 @@ from server.domain.attendance import session_attendance
 from server.domain.journey import build_journey, summarize
 from server.live.journeys import journey_signals
 from server.live.venue import Venue, load_venue
-from server.store.models import Attendee, AttendeeRole, AttendeeScore, Event, Touchpoint, Visit
+from server.store.models import NOT_A_SIGHTING, Attendee, AttendeeRole, AttendeeScore, Event, Touchpoint, Visit
 
 # Entries that prove the attendee came (a push sent to someone who stayed home proves nothing).
 PRESENT_KINDS = frozenset(
@@ -102,9 +102,7 @@ def load_contexts(
             attendees[a.id] = a
         for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.attendee_id).in_(chunk))):
             scores[s.attendee_id] = s
-        for t in session.exec(
-            select(Touchpoint).where(col(Touchpoint.attendee_id).in_(chunk), col(Touchpoint.type) != "sighting")
-        ):
+        for t in session.exec(select(Touchpoint).where(col(Touchpoint.attendee_id).in_(chunk), NOT_A_SIGHTING)):
             touchpoints[t.attendee_id or ""].append(t)
         for v in session.exec(select(Visit).where(col(Visit.attendee_id).in_(chunk))):
             visits[v.attendee_id].append(v)

@@ -22,7 +22,7 @@ from server.domain.journey import StageModel, build_journey, default_stage_model
 from server.domain.scoring import ScoringModel, default_scoring_model, grade, score
 from server.live.venue import Venue, load_venue
 from server.store.db import dialect_insert
-from server.store.models import Attendee, AttendeeScore, Touchpoint, Visit
+from server.store.models import NOT_A_SIGHTING, Attendee, AttendeeScore, Touchpoint, Visit
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def journey_signals(
 def journey_touchpoints(attendee_id: str) -> Any:
     """An attendee's touchpoints other than sightings (the journey is built from visits, not raw sightings);
     answered from ``ix_touchpoint_attendee_journey``, which holds no sightings."""
-    return select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee_id, col(Touchpoint.type) != "sighting")
+    return select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee_id, NOT_A_SIGHTING)
 
 
 def load_journey(session: Session, attendee: Attendee, venue: Venue, now: float) -> Journey:

@@ -21,6 +21,7 @@ from server.domain.rules_context import AttendeeContext, Consents, Exhibitor, Ve
 from server.live.journeys import load_journey, profile_of
 from server.live.venue import load_venue
 from server.store.models import (
+    NOT_A_SIGHTING,
     Attendee,
     AttendeeRole,
     AttendeeScore,
@@ -111,7 +112,7 @@ def attendee_contexts(
         a
         for a in session.exec(
             select(Touchpoint.attendee_id)
-            .where(col(Touchpoint.type) == TouchpointType.TAP.value, scoped(Touchpoint.attendee_id))
+            .where(col(Touchpoint.type) == TouchpointType.TAP.value, NOT_A_SIGHTING, scoped(Touchpoint.attendee_id))
             .distinct()
         )
         if a is not None

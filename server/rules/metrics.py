@@ -19,7 +19,7 @@ from server.domain.rule_metrics import Counts, DeliveryRecord, GoalTouchpoint, c
 from server.domain.rules_events import Decision, Outcome
 from server.domain.rules_model import Goal
 from server.rules.store import latest_rows, rule_of
-from server.store.models import Touchpoint, TouchpointType, Visit, Zone
+from server.store.models import NOT_A_SIGHTING, Touchpoint, TouchpointType, Visit, Zone
 from server.store.rules_models import ActionOutbox, Notification, OutboxStatus, RuleDecision
 
 GOAL_TOUCHPOINT_TYPES = [t.value for t in TouchpointType if t not in (TouchpointType.SIGHTING, TouchpointType.TAP)]
@@ -77,7 +77,9 @@ def rule_metrics(
         GoalTouchpoint(t.attendee_id or "", t.type, t.occurred_at, t.zone_id, (t.data or {}).get("ref"))
         for t in session.exec(
             select(Touchpoint).where(
-                col(Touchpoint.attendee_id).in_(attendees), col(Touchpoint.type).in_(GOAL_TOUCHPOINT_TYPES)
+                col(Touchpoint.attendee_id).in_(attendees),
+                col(Touchpoint.type).in_(GOAL_TOUCHPOINT_TYPES),
+                NOT_A_SIGHTING,
             )
         )
     ]

@@ -202,6 +202,11 @@ class Touchpoint(SQLModel, table=True):
     data: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonType, nullable=True))
 
 
+# Say it in every query of an attendee's non-sighting touchpoints, even beside ``type == 'tap'``: it is what lets
+# the query use ix_touchpoint_attendee_journey (SQLite does not infer it from a narrower type condition).
+NOT_A_SIGHTING = Touchpoint.__table__.c.type != TouchpointType.SIGHTING.value  # type: ignore[attr-defined]
+
+
 class SessionRegistration(SQLModel, table=True):
     """An attendee registered (or bookmarked) a session: the denominator of registered-vs-attended."""
 
