@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from server.store.app_models import Lead
-from server.store.models import AgendaSession, Device, Exhibitor, Touchpoint, Visit, Zone, ZoneKind
+from server.store.models import NOT_A_SIGHTING, AgendaSession, Device, Exhibitor, Touchpoint, Visit, Zone, ZoneKind
 
 # Beacon batteries come from the newest sightings; this many rows cover every beacon of a busy hall
 # (a sighting batch per scanner every few seconds) without scanning the day's table.
@@ -51,7 +51,10 @@ def first_check_ins(session: Session, event_id: str) -> dict[str, float]:
     readers = list(session.exec(select(Device.id).where(col(Device.zone_id).in_(entrances))))
     first: dict[str, float] = {}
     taps = select(Touchpoint.attendee_id, func.min(Touchpoint.occurred_at)).where(
-        col(Touchpoint.type) == "tap", col(Touchpoint.device_id).in_(readers), col(Touchpoint.attendee_id).is_not(None)
+        col(Touchpoint.type) == "tap",
+        NOT_A_SIGHTING,
+        col(Touchpoint.device_id).in_(readers),
+        col(Touchpoint.attendee_id).is_not(None),
     )
     visits = select(Visit.attendee_id, func.min(Visit.started_at)).where(
         col(Visit.event_id) == event_id, col(Visit.zone_id).in_(entrances)

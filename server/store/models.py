@@ -181,6 +181,16 @@ class Touchpoint(SQLModel, table=True):
             sqlite_where=_NOT_SIGHTING,
             postgresql_where=_NOT_SIGHTING,
         ),
+        # The same for the organizer's views of one kind of touchpoint (check-in taps, lead scans, the
+        # touchpoint list by type): without it they walked the event's sightings too.
+        Index(
+            "ix_touchpoint_type_event",
+            "type",
+            "event_id",
+            "occurred_at",
+            sqlite_where=_NOT_SIGHTING,
+            postgresql_where=_NOT_SIGHTING,
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True))

@@ -17,7 +17,16 @@ from server.domain import model as domain
 from server.domain.attendance import session_attendance, session_report
 from server.live.journeys import load_journey
 from server.live.venue import Venue, load_venue
-from server.store.models import Attendee, AttendeeRole, AttendeeScore, Role, SessionRegistration, Touchpoint, Visit
+from server.store.models import (
+    NOT_A_SIGHTING,
+    Attendee,
+    AttendeeRole,
+    AttendeeScore,
+    Role,
+    SessionRegistration,
+    Touchpoint,
+    Visit,
+)
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -51,6 +60,7 @@ def _checked_in(session: Session, venue: Venue, event_id: str) -> set[str]:
     tapped = session.exec(
         select(Touchpoint.attendee_id).where(
             col(Touchpoint.type) == "tap",
+            NOT_A_SIGHTING,
             col(Touchpoint.device_id).in_(readers),
             col(Touchpoint.attendee_id).is_not(None),
         )
@@ -78,7 +88,9 @@ def sessions(session: SessionDep, services: ServicesDep, _caller: Organizer) -> 
     taps = [
         domain.Tap(t.attendee_id, t.device_id, t.occurred_at)
         for t in session.exec(
-            select(Touchpoint).where(col(Touchpoint.type) == "tap", col(Touchpoint.device_id).in_(readers))
+            select(Touchpoint).where(
+                col(Touchpoint.type) == "tap", NOT_A_SIGHTING, col(Touchpoint.device_id).in_(readers)
+            )
         )
         if t.attendee_id and t.device_id
     ]
@@ -161,7 +173,7 @@ def conversion_paths(
     event_id = services.settings.event_id
     converted = session.exec(
         select(Touchpoint.attendee_id)
-        .where(col(Touchpoint.event_id) == event_id, col(Touchpoint.type).in_(["lead_scan", "meeting"]))
+        .where(col(Touchpoint.event_id) == event_id, col(Touchpoint.type).in_(["lead_scan", "meeting"]), NOT_A_SIGHTING)
         .distinct()
         .limit(MAX_CONVERSIONS_EXAMINED)
     )

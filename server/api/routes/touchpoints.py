@@ -10,7 +10,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from server.api.deps import Organizer, ServicesDep, SessionDep
-from server.store.models import Touchpoint, TouchpointType
+from server.store.models import NOT_A_SIGHTING, Touchpoint, TouchpointType
 
 router = APIRouter(prefix="/api/v1/touchpoints", tags=["touchpoints"])
 
@@ -54,6 +54,8 @@ def list_touchpoints(
     query = select(Touchpoint).where(Touchpoint.event_id == services.settings.event_id)
     if type is not None:
         query = query.where(Touchpoint.type == type.value)
+        if type is not TouchpointType.SIGHTING:
+            query = query.where(NOT_A_SIGHTING)  # through ix_touchpoint_type_event, not past every sighting
     if attendee_id is not None:
         query = query.where(Touchpoint.attendee_id == attendee_id)
     if device_id is not None:
