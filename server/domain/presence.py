@@ -20,9 +20,10 @@ How a zone is decided (see docs/presence.md for the organizer's version):
    (unless it is down: it has heard no badge for ``scanner_down_s``). The spots that agree with the
    strongest reading are candidates; each is scored against *every* reading and every silence (squared dB);
    the best spot's zone wins, a spot outside every zone meaning a corridor, i.e. *no* zone.
-3. Hysteresis: the current zone keeps the badge while its cost stays under ``stay_cost_db`` and no other
-   place is better by ``switch_margin_db``; a challenger (another zone, or the corridor) takes over only when
-   it has won every evaluation for ``confirm_s``.
+3. A place's cost is what exceeds the average cost of a badge truly there (a sum over every scanner grows
+   with the hall). Hysteresis: the current zone keeps the badge while that stays under ``stay_cost_db`` and
+   no other place is better by ``switch_margin_db``; a challenger (another zone, or the corridor) takes over
+   only when it has won every evaluation for ``confirm_s``.
 4. Visits are back-dated: a visit starts at the first evidence of its zone and ends at the last evidence
    (never at the moment a timeout noticed it). It is announced (:class:`VisitStarted`) only once it has
    lasted ``min_visit_s``: a walk-by is not a visit. A badge unseen for ``away_after_s`` has left
@@ -82,7 +83,8 @@ class PresenceParams:
     grid_m: float = 2.0
     # Corridors around the zones (aisles, the hall's edges) belong to the map too, this far out.
     corridor_margin_m: float = 6.0
-    # Beyond this a scanner hears a badge in under 2 % of windows: the map treats further spots as this far.
+    # The map treats further spots as this far (memory grows with its square). A scanner 45 m away still hears
+    # a badge in ~16 % of 2 s windows (under 2 % only past ~65 m): zones discount it (expected_costs).
     map_range_m: float = 45.0
     # A spot is a candidate when the strongest reading agrees with it within this (about 1.5 sigmas: the
     # strongest reading is near, hence uncensored and the most precise).
@@ -111,7 +113,8 @@ class PresenceParams:
     max_silence_db: float = 8.0
     # A scanner that has heard no badge at all for this long is down, not evidence of absence.
     scanner_down_s: float = 30.0
-    # Zone costs in dB of unexplained path loss. The edge's median of 5 adverts still wobbles ~2-3 dB, and a
+    # Zone costs in dB of unexplained path loss, beyond what a badge truly there scores on average (~400 dB^2
+    # in a hall with a scanner every 12 m). The edge's median of 5 adverts still wobbles ~2-3 dB, and a
     # body between badge and scanner costs a few more: under 4.5 dB a zone is plausible.
     enter_cost_db: float = 12.0
     # Staying is easier than entering (hysteresis): someone turning around in a booth is still there.
@@ -311,8 +314,10 @@ class PresenceEngine:
     # --- the decision ------------------------------------------------------------------------------------
     def _costs(self, badge: _Badge, now: float, current: str | None) -> tuple[str | None, float, float] | None:
         """The best place (zone id, or None for corridors) with its cost, and the cost of ``current``, in dB^2:
-        the best-fitting spot of each place among the spots that agree with the strongest reading. None when
-        nothing usable was heard."""
+        the best-fitting spot of each place among the spots that agree with the strongest reading, costed
+        beyond what a badge truly there scores on average (RadioMap.expected_costs: else the more scanners in
+        earshot, the higher every cost, and a dense hall's booths could not be entered). None when nothing
+        usable was heard."""
         p = self.params
         oldest = now - p.reading_max_age_s
         readings = badge.readings
@@ -327,12 +332,13 @@ class PresenceEngine:
                 return None
             own = self._scanner_zone.get(first_id)
             return own, 0.0, (0.0 if current == own else math.inf)
-        zones, costs, constant = placed
+        zones, costs, constant, spots = placed
         best_i = costs.index(min(costs))
-        current_cost = math.inf
-        if current is not None:  # the corridor's own cost is never needed: it keeps nothing
-            current_cost = min((c for c, z in zip(costs, zones, strict=False) if z == current), default=math.inf)
-        return zones[best_i], max(0.0, costs[best_i] + constant), max(0.0, current_cost + constant)
+        mine = [i for i, z in enumerate(zones) if z == current] if current is not None else []  # a corridor keeps
+        at = [best_i, min(mine, key=costs.__getitem__)] if mine else [best_i]  # nothing: its cost is never needed
+        expected = self._map.expected_costs([spots[i] for i in at], readings, self._down)
+        excess = [max(0.0, costs[i] + constant - e) for i, e in zip(at, expected, strict=True)]
+        return zones[best_i], excess[0], excess[1] if mine else math.inf
 
     def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
         p = self.params

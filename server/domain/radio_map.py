@@ -2,13 +2,14 @@
 
 Pure and precomputed once per floor plan (see :mod:`server.domain.presence` for how it is used).
 
-Spots lie ``grid_m`` apart over the zones plus a corridor margin. Beyond ``map_range_m`` the map treats a
-spot as that far, so what a scanner reports there no longer depends on the distance, only on the walls in
-between: none in the scanner's own zone, else one per ROOM among the scanner's zone and the spot's. Each
-scanner therefore keeps values only for a *box* of spots around it (the spots within ``map_range_m`` and the
-box's corners, about 47 x 47 at 2 m), and three "far" values (0, 1 or 2 walls) for every other spot. Memory
-and start-up are O(scanners x spots in range) plus O(spots), not O(scanners x spots): a 540 m hall with
-2,000 scanners is ~76,000 spots but only ~2,200 per scanner.
+Spots lie ``grid_m`` apart over the zones plus a corridor margin; each keeps the cost a badge truly there
+scores on average (see :meth:`RadioMap.expected_costs`). Beyond ``map_range_m`` the map treats a spot as that
+far, so what a scanner reports there no longer depends on the distance, only on the walls in between: none in
+the scanner's own zone, else one per ROOM among the scanner's zone and the spot's. Each scanner therefore
+keeps values only for a *box* of spots around it (the spots within ``map_range_m`` and the box's corners,
+about 47 x 47 at 2 m), and three "far" values (0, 1 or 2 walls) for every other spot. Memory and start-up are
+O(scanners x spots in range) plus O(spots), not O(scanners x spots): a 540 m hall with 2,000 scanners is
+~76,000 spots but only ~2,200 per scanner.
 
 Example: scanner S at the west end of a 200 m hall, a badge read 3 m from it. Its candidates come from S's
 box; a scanner 150 m east that also reported it adds its far value (distance capped at ``map_range_m``) at
@@ -26,7 +27,7 @@ import hashlib
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -41,7 +42,7 @@ DEFAULT_RSSI_1M = -59.0
 COARSER_MAPS = (1, 2, 4)  # strides of the radio map's resolutions, finest first
 
 _first = itemgetter(0)
-_Cache = dict[tuple[float, int, float], tuple[float, float, float]]  # (distance, walls, offset) -> values
+_Cache = dict[tuple[float, int, float], tuple[float, float, float, float]]  # (distance, walls, offset) -> values
 _CACHE_MAX = 200_000  # expected_reading results kept while building (regular layouts repeat distances)
 
 
@@ -66,6 +67,18 @@ def expected_reading(loss: float, offset_db: float, p: PresenceParams) -> tuple[
     return heard_loss, min(cap, scale * math.log(max(1 - silent, 1e-12))), min(cap, scale * math.log(silent))
 
 
+def expected_surplus(heard: float, square: float, silence: float, p: PresenceParams) -> float:
+    """What a scanner adds on average, beyond its silence, to the cost of the spot a badge truly stands at
+    (dB^2, from the map's own values of that spot: see :class:`Coverage`): it hears the badge with the
+    probability its silence cost says, then pays the cost of hearing plus a reading's noise squared.
+
+    Example: 30 m from an uncalibrated scanner a badge is heard within a reading's age ~90 % of the time
+    (silence 18.3, hearing 0.9): on average 0.9 * (0.9 + 4) + 0.1 * 18.3 ~ 6.2, i.e. 12 below its silence."""
+    noise = p.reading_noise_db**2
+    audible = -math.expm1(-silence / (2 * noise))  # the inverse of the silence cost
+    return audible * (square - heard * heard + noise)
+
+
 class _Spots(NamedTuple):
     """The candidates' rows, columns, zones and walls (only looked up when a scanner's box misses some)."""
 
@@ -88,9 +101,11 @@ class Coverage:
     clipping at the map's edge) are that scanner's, shared (see :class:`_Shared`): only the spot indices are
     each scanner's own."""
 
-    __slots__ = ("c0", "heard", "origin", "r0", "rings", "silence", "square", "walled", "zone_id")
+    __slots__ = ("c0", "heard", "origin", "r0", "rings", "silence", "square", "walled", "x", "y", "zone_id")
 
-    def __init__(self, r0: int, c0: int, width: int, zone_id: str | None, walled: int) -> None:
+    def __init__(self, s: Scanner, r0: int, c0: int, width: int, walled: int) -> None:
+        assert s.x is not None and s.y is not None
+        self.x, self.y, zone_id = s.x, s.y, s.zone_id
         self.r0, self.c0, self.origin = r0, c0, r0 * width + c0
         self.zone_id, self.walled = zone_id, walled
         self.heard, self.square, self.silence = array("d"), array("d"), array("d")
@@ -126,14 +141,16 @@ class RadioMap:
         self._walled_zones = {z.id for z in zones if z.kind == ZoneKind.ROOM}
         self.spot_zone: list[str | None] = []
         self.spot_base = array("d")  # the cost of a spot when no scanner hears the badge: all silences
+        self.spot_expected = array("d")  # the cost a badge truly at a spot scores on average (see expected_costs)
         self.spot_row, self.spot_col, self.spot_key = array("i"), array("i"), array("q")
         self.spot_walled = array("b")
         self.coverage: dict[str, Coverage] = {}
         self.box = int(2 * p.map_range_m / p.grid_m) + 2  # a box's rows and columns: covers map_range_m around
+        self._corner = (0.0, 0.0)  # the map's first spot's corner (x, y)
         if not zones or not placed:
             return
         m, g = p.corridor_margin_m, p.grid_m
-        x0, y0 = min(z.x for z in zones) - m, min(z.y for z in zones) - m
+        x0, y0 = self._corner = min(z.x for z in zones) - m, min(z.y for z in zones) - m
         x1, y1 = max(z.x + z.width for z in zones) + m, max(z.y + z.height for z in zones) + m
         rows, cols = int((y1 - y0) / g) + 1, int((x1 - x0) / g) + 1
         self._label_spots(zones, x0, y0, rows, cols)
@@ -147,8 +164,9 @@ class RadioMap:
         cache: _Cache = {}
         shared = _Shared()
         base = array("d", bytes(8 * rows * cols))  # the in-range scanners' silences, minus their far value
+        surplus = array("d", bytes(8 * rows * cols))  # ... and their expected surpluses (see expected_costs)
         for s in placed:
-            cover = self.coverage[s.id] = self._cover(s, (x0, y0), (rows, cols), base, cache)
+            cover = self.coverage[s.id] = self._cover(s, (rows, cols), (base, surplus), cache)
             cover.heard, cover.square, cover.silence = shared(cover.heard, cover.square, cover.silence)
             far_silence = cover.silence[width * width :]
             for w in (0, 1):
@@ -157,19 +175,21 @@ class RadioMap:
                 room_extra[s.zone_id] = room_extra.get(s.zone_id, 0.0) + far_silence[0] - far_silence[2]
         spot_classes = zip(base, self.spot_walled, self.spot_zone, strict=True)
         self.spot_base = array("d", (b + far_total[w] + room_extra.get(z, 0.0) for b, w, z in spot_classes))
+        self.spot_expected = array("d", (b + e for b, e in zip(self.spot_base, surplus, strict=True)))
         for cover in self.coverage.values():
             self._add_rings(cover, rows, cols, shared)
 
     def _cover(
-        self, s: Scanner, corner: tuple[float, float], shape: tuple[int, int], base: array[float], cache: _Cache
+        self, s: Scanner, shape: tuple[int, int], sums: tuple[array[float], array[float]], cache: _Cache
     ) -> Coverage:
-        """A scanner's box of values; adds its in-range silences (minus its far value) to ``base``."""
+        """A scanner's box of values; adds its in-range silences (minus its far value) and its expected
+        surpluses within ``map_range_m`` to ``sums`` (base, surplus)."""
         p, g, width = self.params, self.params.grid_m, self.box
         assert s.x is not None and s.y is not None
-        (x0, y0), (rows, cols) = corner, shape
+        (x0, y0), (rows, cols), (base, surplus) = self._corner, shape, sums
         reach = p.map_range_m / g
         u, v = (s.x - x0) / g - 0.5, (s.y - y0) / g - 0.5  # the scanner in column / row units
-        cover = Coverage(math.floor(v - reach), math.floor(u - reach), width, s.zone_id, self._walled(s.zone_id))
+        cover = Coverage(s, math.floor(v - reach), math.floor(u - reach), width, self._walled(s.zone_id))
         far = [self._reading(p.map_range_m, w, s.rssi_offset_db, cache) for w in range(3)]
         heard, square, silence = cover.heard, cover.square, cover.silence
         for n, values in enumerate((heard, square, silence)):
@@ -182,10 +202,11 @@ class RadioMap:
                 i = row * cols + col
                 walls = 0 if self.spot_zone[i] == s.zone_id else cover.walled + self.spot_walled[i]
                 d = min(math.hypot(x - s.x, y - s.y), p.map_range_m)
-                h, k, q = self._reading(d, walls, s.rssi_offset_db, cache)
+                h, k, q, e = self._reading(d, walls, s.rssi_offset_db, cache)
                 j = (row - cover.r0) * width + col - cover.c0
                 heard[j], square[j], silence[j] = h, k, q
                 base[i] += q - far[walls][2]
+                surplus[i] += e
         return cover
 
     def _add_rings(self, cover: Coverage, rows: int, cols: int, shared: _Shared) -> None:
@@ -223,8 +244,11 @@ class RadioMap:
     def _walled(self, zone_id: str | None) -> int:
         return 1 if zone_id in self._walled_zones else 0
 
-    def _reading(self, distance_m: float, walls: int, offset_db: float, cache: _Cache) -> tuple[float, float, float]:
-        """(heard, square, silence) of a spot this far, behind this many walls (see :class:`Coverage`)."""
+    def _reading(
+        self, distance_m: float, walls: int, offset_db: float, cache: _Cache
+    ) -> tuple[float, float, float, float]:
+        """(heard, square, silence) of a spot this far, behind this many walls (see :class:`Coverage`), and its
+        expected surplus (none at ``map_range_m``: the map takes every scanner as out of range there)."""
         key = (distance_m, walls, offset_db)
         hit = cache.get(key)
         if hit is None:
@@ -234,16 +258,18 @@ class RadioMap:
             radio_m = max(math.hypot(distance_m, p.height_diff_m), p.min_distance_m)
             loss = 10 * p.path_loss_exponent * math.log10(radio_m) + walls * p.wall_loss_db
             heard, heard_cost, silent_cost = expected_reading(loss, offset_db, p)
-            hit = cache[key] = (heard, heard * heard + heard_cost - silent_cost, silent_cost)
+            square = heard * heard + heard_cost - silent_cost
+            surplus = expected_surplus(heard, square, silent_cost, p) if distance_m < p.map_range_m else 0.0
+            hit = cache[key] = (heard, square, silent_cost, surplus)
         return hit
 
     # --- the hot path ------------------------------------------------------------------------------------
     def place_costs(
         self, first_id: str, first_loss: float, readings: dict[str, tuple[float, float]], down: Iterable[str]
-    ) -> tuple[tuple[str | None, ...], list[float], float] | None:
+    ) -> tuple[tuple[str | None, ...], list[float], float, Sequence[int]] | None:
         """The candidate spots of a badge whose strongest reading is ``first_loss`` from ``first_id``: their
-        zones and costs (dB^2, without the sum of the readings' squares, returned apart as the third value).
-        None when ``first_id`` is not on the map.
+        zones and costs (dB^2, without the sum of the readings' squares, returned apart as the third value),
+        and the spots themselves (for :meth:`expected_costs`). None when ``first_id`` is not on the map.
 
         Candidates are the spots of the finest resolution whose ring (``ring_db`` around the strongest reading)
         holds at most ``max_candidates``; each reading and each silence of a down scanner adds its value at
@@ -324,7 +350,39 @@ class RadioMap:
                 continue
             at = self._indices(cover, keys, spots_at)
             costs = [c - silence[j] for c, j in zip(costs, at, strict=False)]
-        return pick(self.spot_zone), costs, constant
+        return pick(self.spot_zone), costs, constant, spots[lo:hi]
+
+    def expected_costs(self, spots: Sequence[int], readings: Container[str], down: Iterable[str]) -> list[float]:
+        """What a badge truly standing at each of ``spots`` scores on average (dB^2, comparable with a cost of
+        :meth:`place_costs` plus its third value): every scanner's silence, plus for each scanner within
+        ``map_range_m`` its :func:`expected_surplus`; a down scanner that heard nothing adds nothing.
+
+        A cost is a sum over every scanner (-2 * noise^2 * log-likelihood), so even the true spot's grows with
+        the scanners around: each one in earshot adds a reading's noise and its odds of being heard or missed,
+        each one out of range its far silence. Presence judges a zone by the cost beyond this, alike in small
+        and big, sparse and dense halls. Example: in the middle booth of a 9 x 9 hall with a scanner every 12 m
+        a badge heard by the 37 scanners likelier to hear it than not scores 211 dB^2 (the simulator's readings
+        ~350), 398 expected; in a 21 x 21 hall 1,444 and 1,631 (the far silences); the enter gate is 144."""
+        out = [self.spot_expected[i] for i in spots]
+        for scanner_id in down:  # rare (a scanner that stopped; at start-up every scanner): value by value
+            cover = self.coverage.get(scanner_id)
+            if cover is not None and scanner_id not in readings:
+                out = [e - self._expected_at(cover, i) for e, i in zip(out, spots, strict=True)]
+        return out
+
+    def _expected_at(self, cover: Coverage, i: int) -> float:
+        """One scanner's share of ``spot_expected`` at spot ``i``: its silence, plus its surplus in range."""
+        p, width, far = self.params, self.box, self.box * self.box
+        row, col = self.spot_row[i], self.spot_col[i]
+        if not (cover.r0 <= row < cover.r0 + width and cover.c0 <= col < cover.c0 + width):  # its far value
+            walls = 0 if self.spot_zone[i] == cover.zone_id else cover.walled + self.spot_walled[i]
+            return cover.silence[far + walls]
+        j = self.spot_key[i] - cover.origin
+        silence = cover.silence[j]
+        x, y = (corner + (n + 0.5) * p.grid_m for corner, n in zip(self._corner, (col, row), strict=True))
+        if math.hypot(x - cover.x, y - cover.y) >= p.map_range_m:
+            return silence
+        return silence + expected_surplus(cover.heard[j], cover.square[j], silence, p)
 
     def _spots(self, pick: Callable[[Sequence[Any]], Any]) -> _Spots:
         walled = pick(self.spot_walled)

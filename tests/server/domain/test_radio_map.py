@@ -62,6 +62,39 @@ def test_a_spots_base_cost_is_the_sum_of_every_scanners_silence_near_or_far() ->
         assert math.isclose(radio.spot_base[i], dense, rel_tol=1e-9)
 
 
+def test_a_spots_expected_cost_adds_each_in_range_scanners_chance_of_being_heard_to_the_silences() -> None:
+    # A badge truly at a spot pays, per scanner within map_range_m, its cost of hearing plus a reading's noise
+    # squared when heard (probability P, the silence cost's inverse) and its silence otherwise; per scanner
+    # further away, its far silence (the map takes it as out of range). A down scanner that heard nothing adds
+    # nothing, exactly as place_costs leaves its silence out.
+    p = PresenceParams()
+    zones, scanners = hall(8, rooms=8)
+    radio = RadioMap(zones, scanners, p)
+    m, g, noise = p.corridor_margin_m, p.grid_m, p.reading_noise_db**2
+    cols = int((8 * 12.0 - 6 + 2 * m) / g) + 1
+    rooms = {z.id for z in zones if z.kind == ZoneKind.ROOM}
+
+    def expected(s: Scanner, spot: tuple[float, float], zone: str | None) -> float:
+        assert s.x is not None and s.y is not None
+        d = math.hypot(spot[0] - s.x, spot[1] - s.y)
+        if d >= p.map_range_m:
+            return dense_silence(p, zones, s, spot, zone)
+        walls = 0 if zone == s.zone_id else (s.zone_id in rooms) + (zone in rooms)
+        loss = 10 * p.path_loss_exponent * math.log10(math.hypot(d, p.height_diff_m)) + walls * p.wall_loss_db
+        _, heard_cost, silence = expected_reading(loss, s.rssi_offset_db, p)
+        heard = 1 - math.exp(-silence / (2 * noise))
+        return heard * (heard_cost + noise) + (1 - heard) * silence
+
+    down = ["scan-0", "scan-27", "scan-28", "scan-63"]
+    spots = list(range(0, len(radio.spot_zone), 89))
+    got_up, got_down = radio.expected_costs(spots, {}, []), radio.expected_costs(spots, {"scan-27": 0.0}, down)
+    for i, up, some_down in zip(spots, got_up, got_down, strict=True):
+        spot, zone = (-m + (i % cols + 0.5) * g, -m + (i // cols + 0.5) * g), radio.spot_zone[i]
+        assert math.isclose(up, sum(expected(s, spot, zone) for s in scanners), rel_tol=1e-9)
+        alive = [s for s in scanners if s.id not in down or s.id == "scan-27"]  # scan-27 heard the badge
+        assert math.isclose(some_down, sum(expected(s, spot, zone) for s in alive), rel_tol=1e-9)
+
+
 def test_scanners_alike_share_their_arrays_and_keep_their_own_spots() -> None:
     p = PresenceParams()
     zones, scanners = hall(16)  # a regular hall: interior scanners sit alike on the grid, edge ones are clipped
