@@ -12,7 +12,9 @@ Purposes and where they are kept:
 - ``networking``: other attendees may find me and ask to connect; ``email``: marketing email
   (table ``attendee_consent``).
 
-Every change is one ``consent_record`` row (purpose, granted, when, through what), never updated.
+Every change is one ``consent_record`` row (purpose, granted, when, through what), never updated. A change
+by registration import takes effect through the same functions (:func:`consent_changed`,
+:func:`consents_committed`) as one in the app.
 """
 
 from __future__ import annotations
@@ -63,19 +65,44 @@ def set_consents(session: Session, services: Services | None, attendee: Attendee
             session.add(row)
         session.add(ConsentRecord(attendee_id=attendee.id, purpose=purpose, granted=granted, at=now, source=source))
     session.add(attendee)
+    consent_changed(session, attendee, changed, now)
+    session.commit()
+    session.refresh(attendee)
+    if services is not None:
+        consents_committed(services, {attendee.id: changed})
+    return {**current, **changed}
+
+
+def consent_changed(session: Session, attendee: Attendee, changed: Mapping[str, bool], now: float) -> None:
+    """What a real change of consent (purpose -> granted, already set on ``attendee``) does in its own
+    transaction, wherever it was made: in the app (:func:`set_consents`) or by a registration import
+    (server/venue/registrations.py), so that a withdrawal has the same effects either way. No commit.
+
+    ``share_contact``: the attendee's leads get or lose their contact data; granted, the person is queued for
+    Salesforce (the Lead gets its contact back); withdrawn, the Lead already synced is redacted.
+    """
     if "share_contact" in changed:
         sync_contact(session, attendee, now)
         if changed["share_contact"]:
             enqueue_crm_change(session, attendee.id, reason="consent")  # the Lead gets (back) its contact
         else:
             enqueue_crm_redaction(session, attendee.id, attendee.event_id)
-    session.commit()
-    session.refresh(attendee)
-    if "tracking" in changed and services is not None:
-        services.venue_changed()  # ingest's directory reloads now: the next sighting sees the new consent
-        if not changed["tracking"]:
-            services.forget(attendee.id)  # the open visit closes now (here or on the live worker), occupancy drops
-    return {**current, **changed}
+
+
+def consents_committed(services: Services, changes: Mapping[str, Mapping[str, bool]]) -> None:
+    """After the commit, what changes of consent (attendee id -> purpose -> granted) do in the running server.
+
+    ``tracking``: ingest's directory reloads now (once for all), so the next sighting sees the new consent; a
+    withdrawal makes live presence forget the person (here or on the live worker): the open visit closes,
+    occupancy drops.
+    """
+    tracking = {attendee_id: change["tracking"] for attendee_id, change in changes.items() if "tracking" in change}
+    if not tracking:
+        return
+    services.venue_changed()
+    for attendee_id, granted in tracking.items():
+        if not granted:
+            services.forget(attendee_id)
 
 
 def consent_history(session: Session, attendee_id: str) -> list[ConsentRecord]:

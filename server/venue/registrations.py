@@ -11,6 +11,13 @@ export updates just the people whose data changed. Rows are checked one by one (
 - ``sessions`` must name sessions of the event. Session registrations are only ever added: a session
   bookmarked in the event app must survive the next import of the ticketing export.
 
+A consent the file changes for a stored attendee (``consent_tracking``, ``consent_push``, ``consent_crm``)
+takes effect as the attendee's own change in the app does, through the same functions
+(mobile_api/consent.py): withdrawing ``consent_crm`` clears the contact of their leads and redacts their Lead
+in Salesforce, in the batch's transaction; withdrawing ``consent_tracking`` makes live presence forget them
+once the batch is committed (given ``services``: the running server's; the CLI has none, and a running server
+then sees the change when its directory reloads).
+
 Large files are written in batches (:data:`BATCH_ROWS` per transaction), so memory stays flat and a
 failure costs at most one batch, which is then retried row by row so that the good rows still land.
 
@@ -25,12 +32,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from mobile_api.consent import ON_ATTENDEE, consent_changed, consents_committed
 from server.crm.outbox import enqueue_crm_change
 from server.store.app_models import ConsentRecord
 from server.store.models import AgendaSession, Attendee, AttendeeRole, Event, SessionRegistration
@@ -43,6 +51,9 @@ from server.venue.registration_rows import (
     parse_registrations_json,
 )
 from server.venue.report import ImportReport, RowError
+
+if TYPE_CHECKING:
+    from server.services import Services
 
 __all__ = [
     "BATCH_ROWS",
@@ -76,6 +87,7 @@ NEW_ATTENDEE: dict[str, Any] = {
 }
 
 Progress = Callable[[int], None]  # called with the number of rows processed so far, after each batch
+ConsentChanges = dict[str, dict[str, bool]]  # attendee id -> purpose -> granted, as mobile_api/consent.py has them
 
 
 def import_registrations(
@@ -87,8 +99,12 @@ def import_registrations(
     now: float | None = None,
     warnings: Sequence[str] = (),
     batch_rows: int = BATCH_ROWS,
+    services: Services | None = None,
 ) -> ImportReport:
-    """Write ``rows`` for ``event_id``; returns counts and the refused rows. Raises LookupError without the event."""
+    """Write ``rows`` for ``event_id``; returns counts and the refused rows. Raises LookupError without the event.
+
+    ``services``: the running server, told of each committed batch's consent changes (live presence).
+    """
     now = time.time() if now is None else now
     report = ImportReport(warnings=list(warnings))
     checks = _Checks.load(engine, event_id)
@@ -101,7 +117,7 @@ def import_registrations(
                 accepted.append((parsed.line, parsed.row))
             else:
                 report.errors.append(RowError(parsed.line, reason or "invalid row"))
-        _write_batch(engine, event_id, accepted, report, now)
+        _write_batch(engine, event_id, accepted, report, now, services)
         processed += len(batch)
         if progress is not None:
             progress(processed)
@@ -170,26 +186,28 @@ class _Checks:
         return None
 
 
-def _write_batch(
-    engine: Engine, event_id: str, rows: list[tuple[int, RegistrationRow]], report: ImportReport, now: float
-) -> None:
+def _write_batch(engine: Engine, event_id: str, rows: list[tuple[int, RegistrationRow]], report: ImportReport,
+                 now: float, services: Services | None) -> None:  # fmt: skip
     """One transaction for the batch; if the database refuses it, each row on its own (good rows still land)."""
     if not rows:
         return
     try:
-        outcomes = _write(engine, event_id, [row for _, row in rows], now)
+        outcomes, consents = _write(engine, event_id, [row for _, row in rows], now)
     except IntegrityError as exc:
         if len(rows) == 1:
             report.errors.append(RowError(rows[0][0], f"the database refused the row: {_first_line(exc)}"))
             return
         for single in rows:
-            _write_batch(engine, event_id, [single], report, now)
+            _write_batch(engine, event_id, [single], report, now, services)
         return
     for outcome in outcomes:
         report.count("attendees", outcome)
+    if services is not None and consents:
+        consents_committed(services, consents)
 
 
-def _write(engine: Engine, event_id: str, rows: list[RegistrationRow], now: float) -> list[str]:
+def _write(engine: Engine, event_id: str, rows: list[RegistrationRow], now: float) -> tuple[list[str], ConsentChanges]:
+    """The batch in one transaction: each row's outcome, and the consents it changed for stored attendees."""
     ids = [row.id for row in rows]
     with Session(engine) as session:
         stored: dict[str, Attendee] = {}
@@ -204,6 +222,7 @@ def _write(engine: Engine, event_id: str, rows: list[RegistrationRow], now: floa
         new_attendees: list[dict[str, Any]] = []
         new_registrations: list[dict[str, Any]] = []
         consents: list[dict[str, Any]] = []  # the consent audit trail: what the registration said, and when
+        consent_changes: ConsentChanges = {}
         for row in rows:
             values = _attendee_values(row)
             current = stored.get(row.id)
@@ -218,6 +237,10 @@ def _write(engine: Engine, event_id: str, rows: list[RegistrationRow], now: floa
                 releases_badge = any(k in BADGE_FIELDS and getattr(current, k) is not None for k in changed)
                 for name, value in changed.items():
                     setattr(current, name, value)
+                changed_consent = {CONSENT_PURPOSES[k]: bool(v) for k, v in changed.items() if k in CONSENT_PURPOSES}
+                if changed_consent:  # as if the attendee had changed it in the app: same effects
+                    consent_changed(session, current, changed_consent, now)
+                    consent_changes[row.id] = changed_consent
                 outcome = "updated" if changed else "unchanged"
                 if releases_badge:
                     session.flush()  # free the old badge before a later row of this batch takes it
@@ -239,11 +262,10 @@ def _write(engine: Engine, event_id: str, rows: list[RegistrationRow], now: floa
         changed_ids = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome != "unchanged"]
         enqueue_crm_change(session, changed_ids, reason="registration", now=now)  # same transaction: docs/salesforce.md
         session.commit()
-    return outcomes
+    return outcomes, consent_changes
 
 
-# Registration columns -> consent purposes (mobile_api/consent.py names them the same way).
-CONSENT_PURPOSES = {"consent_tracking": "tracking", "consent_push": "push", "consent_crm": "share_contact"}
+CONSENT_PURPOSES = {column: purpose for purpose, column in ON_ATTENDEE.items()}  # registration column -> purpose
 
 
 def _consent_records(attendee_id: str, values: dict[str, Any], now: float) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Withdrawing `share_contact` reaches Salesforce: the synced Lead loses its contact fields, through the outbox.
 
-End to end: the attendee app's consent route, the CRM worker with the real simple-salesforce client, the
-emulator over HTTPS.
+End to end: the attendee app's consent route (or a registration import that withdraws `consent_crm`, which
+must have the same effects), the CRM worker with the real simple-salesforce client, the emulator over HTTPS.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import pytest
 from crm_support import EVENT, T0, seed_event, set_score
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from support import ADMIN, AUTH
 
+from mobile_api.leads import capture
 from server.app import create_app
 from server.core.config import load_settings
 from server.crm.emulator.faults import Fault
@@ -25,8 +26,9 @@ from server.crm.erasure import REDACT_CONTACT, REDACTED_NAME
 from server.crm.mapping import MISSING_COMPANY
 from server.crm.outbox import enqueue_crm_change
 from server.crm.worker import CrmSync
+from server.store.app_models import Lead
 from server.store.crm_models import CrmErasure
-from server.store.models import Visit
+from server.store.models import Attendee, Visit
 
 
 @pytest.fixture
@@ -57,6 +59,14 @@ def set_share_contact(client: TestClient, attendee_id: str, granted: bool) -> No
                         headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json()["consents"]["share_contact"] is granted
+
+
+def reimport(client: TestClient, csv: str) -> dict[str, Any]:
+    """The organizer imports the ticketing export again (POST /api/v1/registrations)."""
+    answer = client.post("/api/v1/registrations", content=csv, headers={**AUTH, "Content-Type": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["errors"] == []
+    return dict(answer.json())
 
 
 def lead_of(emulator: EmulatorServer, attendee_id: str) -> dict[str, Any]:
@@ -168,3 +178,58 @@ def test_an_attendee_who_never_reached_the_crm_queues_nothing(engine: Engine, ap
     seed_event(engine, 1)
     set_share_contact(app_client, "a000", False)
     assert pending(engine) == []
+
+
+def test_a_registration_import_withdrawing_consent_crm_redacts_the_synced_lead_as_the_app_does(
+    engine: Engine, emulator: EmulatorServer, make_sync: Callable[..., CrmSync], app_client: TestClient
+):
+    synced(engine, make_sync)
+    before = lead_of(emulator, "a000")
+
+    report = reimport(app_client, "id,name,consent_crm\na000,Ada Persona000,no\na001,Ada Persona001,yes\n")
+    assert (report["updated"], report["unchanged"]) == (1, 1)
+    assert pending(engine) == [REDACT_CONTACT]  # in the import's transaction, for the withdrawal only
+
+    sync = make_sync()
+    assert sync.drain().erasures == 1
+    lead = lead_of(emulator, "a000")
+    assert lead["Id"] == before["Id"]
+    assert contact_fields(lead) == (None, REDACTED_NAME, None, MISSING_COMPANY, None)
+    assert lead["Touchpoints_Engagement_Score__c"] == 64.0  # the engagement stays
+    assert "a000@example.com" not in str(emulator.emulator.org.records)
+    assert contact_fields(lead_of(emulator, "a001"))[2] == "a001@example.com"
+
+    calls = emulator.emulator.api_used
+    set_score(engine, "a000", 80.0)
+    with engine.begin() as conn:
+        enqueue_crm_change(conn, "a000")  # later changes of the person no longer leave the building
+    sync.drain()
+    assert emulator.emulator.api_used == calls
+
+
+def test_a_registration_import_giving_consent_crm_again_restores_the_contact_on_the_lead(
+    engine: Engine, emulator: EmulatorServer, make_sync: Callable[..., CrmSync], app_client: TestClient
+):
+    synced(engine, make_sync)
+    reimport(app_client, "id,name,consent_crm\na000,Ada Persona000,no\n")
+    make_sync().drain()
+    assert lead_of(emulator, "a000")["Email"] is None
+
+    reimport(app_client, "id,name,consent_crm\na000,Ada Persona000,yes\n")  # the sync re-sends the whole Lead
+    make_sync().drain()
+    assert contact_fields(lead_of(emulator, "a000")) == ("Ada", "Persona000", "a000@example.com", "Initech", None)
+
+
+def test_a_registration_import_withdrawing_consent_crm_clears_the_contact_on_booth_leads(
+    engine: Engine, app_client: TestClient
+):
+    seed_event(engine, 1)
+    with Session(engine) as s:
+        attendee = s.get(Attendee, "a000")
+        assert attendee is not None
+        capture(s, None, exhibitor_id="acme", attendee=attendee, source="qr", captured_by="rep", assigned_to=None,
+                now=T0)  # fmt: skip
+    reimport(app_client, "id,name,consent_crm\na000,Ada Persona000,no\n")
+    with Session(engine) as s:
+        [lead] = s.execute(select(Lead).where(col(Lead.attendee_id) == "a000")).scalars()
+        assert (lead.contact_shared, lead.name, lead.email, lead.company) == (False, None, None, None)

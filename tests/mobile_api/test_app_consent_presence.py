@@ -1,11 +1,12 @@
-"""Withdrawing tracking consent (or being erased) takes effect in live presence at once, not at a timeout."""
+"""Withdrawing tracking consent (in the app or by a registration import), or being erased, takes effect in live
+presence at once, not at a timeout."""
 
 from __future__ import annotations
 
 from app_support import Inbox, bearer, sign_in
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
-from support import ALICE_BEACON, T0, LiveServer, batch, sighting, wait_until
+from support import ALICE_BEACON, AUTH, T0, LiveServer, batch, sighting, wait_until
 
 from server.store.models import IngestedMessage, Touchpoint, Visit
 
@@ -57,6 +58,27 @@ def test_withdrawing_tracking_closes_my_visit_and_empties_my_zone_at_once(live_a
     with Session(engine) as session:
         visits = session.exec(select(Visit).where(col(Visit.attendee_id) == "alice")).all()
         assert [(v.zone_id, v.ended_at) for v in visits] == [("booth-1", visit["ended_at"])]
+
+
+def test_a_registration_import_withdrawing_tracking_closes_the_visit_at_once_as_the_app_does(
+    live_app: LiveServer, engine: Engine
+):
+    s = live_app
+    at_booth(s, 0, 45)
+    assert wait_until(lambda: occupancy(s).get("booth-1") == 1, timeout=20), occupancy(s)
+    assert wait_until(lambda: [v["ended_at"] for v in s.get("/api/v1/attendees/alice/visits")] == [None])
+
+    name = s.get("/api/v1/attendees/alice")["name"]
+    answer = s.client.post("/api/v1/registrations", content=f"id,name,consent_tracking\nalice,{name},no\n",
+                           headers={**AUTH, "Content-Type": "text/csv"})  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["updated"] == 1, answer.text
+
+    assert occupancy(s).get("booth-1", 0) == 0  # when the import answers, presence has forgotten her
+    [visit] = s.get("/api/v1/attendees/alice/visits")
+    assert visit["ended_at"] is not None and T0 + 86 <= visit["ended_at"] <= T0 + 92  # at her last evidence
+    at_booth(s, 45, 15)  # her badge is still heard: nothing of it is kept, nothing re-opens
+    assert wait_until(lambda: counts(engine)[0] == 60)
+    assert counts(engine)[1] == 45 and occupancy(s).get("booth-1", 0) == 0
 
 
 def test_an_erased_attendee_leaves_presence_at_once_and_no_visit_of_theirs_comes_back(

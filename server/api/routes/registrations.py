@@ -70,7 +70,9 @@ async def post_registrations(request: Request, services: ServicesDep, _caller: O
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
     event_id = services.settings.event_id
     try:
-        report = await run_in_threadpool(import_registrations, services.engine, event_id, rows, warnings=warnings)
+        report = await run_in_threadpool(
+            import_registrations, services.engine, event_id, rows, warnings=warnings, services=services
+        )
     except LookupError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     # New badges are recognized by ingest from the next message on. In a thread: with scale-out this tells the
