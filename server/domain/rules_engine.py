@@ -306,6 +306,19 @@ class RuleEngine:
         """Attendees with open visits: ``tick`` needs at least their contexts to derive dwell."""
         return sorted(self.state.open_visits)
 
+    def dwell_due(self, now: float) -> set[str]:
+        """Attendees with an open visit past a dwell threshold not yet derived: without a time trigger due,
+        the only ones ``tick`` needs a context for (a hall's thousands of open visits need none most ticks)."""
+        zones, due = self.venue.zones, set()
+        for attendee_id, visits in self.state.open_visits.items():
+            for zone_id, visit in visits.items():
+                zone = zones.get(zone_id)
+                thresholds = self._index.dwell_thresholds(zone_id, zone.kind if zone else None)
+                if any(visit.dwell_emitted_s < t <= now - visit.started_at for t in thresholds):
+                    due.add(attendee_id)
+                    break
+        return due
+
     def tick(self, now: float, attendees: Iterable[AttendeeContext]) -> list[Decision]:
         """Derived dwell for open visits, then due time triggers, for the attendees given (by id order)."""
         by_id = {a.id: a for a in attendees}

@@ -277,7 +277,7 @@ class RuleService:
         pairs = self._connections()
         with Session(self._db) as session:
             everyone = engine.time_rules_due(now)
-            ids = None if everyone else set(engine.attendees_in_visits()) | {a for p in pairs for a in p}
+            ids = None if everyone else engine.dwell_due(now) | {a for p in pairs for a in p}
             contexts = self._contexts(session, ids)
         decisions = engine.tick(now, contexts.values())
         if pairs:

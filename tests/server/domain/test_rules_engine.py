@@ -171,6 +171,24 @@ def test_dwell_is_derived_on_tick_once_per_visit() -> None:
     assert summary(next_visit) == [("dwell", "a1", "push", "fired")]
 
 
+def test_only_attendees_past_a_dwell_threshold_not_yet_derived_are_due_on_tick() -> None:
+    dwell = engine(rule("dwell", {"type": "dwell_reached", "zone_ids": ["b1"], "dwell_s": 60}))
+    dwell.handle(ZoneEntered("a1", T0, "b1"), ANNA, T0)
+    dwell.handle(ZoneEntered("a2", T0 + 30, "b1"), attendee("a2"), T0 + 30)
+    dwell.handle(ZoneEntered("a3", T0, "b2"), attendee("a3"), T0)  # no dwell rule for b2
+
+    before = dwell.dwell_due(T0 + 59)
+    at_threshold = dwell.dwell_due(T0 + 60)
+    both = dwell.dwell_due(T0 + 90)
+    dwell.tick(T0 + 90, [ANNA, attendee("a2")])
+    after_tick = dwell.dwell_due(T0 + 300)
+
+    assert before == set()
+    assert at_threshold == {"a1"}
+    assert both == {"a1", "a2"}
+    assert after_tick == set()
+
+
 def test_a_visit_that_ends_before_the_threshold_was_seen_does_not_fire_dwell() -> None:
     dwell = engine(rule("dwell", {"type": "dwell_reached", "zone_ids": ["b1"], "dwell_s": 60}))
     dwell.handle(ZoneEntered("a1", T0, "b1"), ANNA, T0)
