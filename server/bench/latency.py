@@ -123,6 +123,10 @@ class _Probe:
         # stored each window (by its data time) and presence's announcement of the visit.
         self.committed: dict[float, float] = {}
         self.visit_at: float | None = None
+        # The visit's start as presence has it (the notification id rounds it to the ms): the stay reaches
+        # min_visit_s at 45 s, an odd number of seconds after a window's first_seen, so which window completes
+        # it depends on a few ms of publishing jitter, and a rounded start misplaced the entry by a window (2 s).
+        self.visit_started: float | None = None
 
 
 def _listen(ws_url: str, probe: _Probe, deadline: float, ready: threading.Event) -> None:
@@ -145,7 +149,9 @@ def _latency_ms(probe: _Probe, min_visit_s: float) -> float | None:
     """Receipt minus the publish of the window that completed ``min_visit_s`` (the zone entry)."""
     if probe.received_at is None or probe.message is None:
         return None
-    started_at = float(str(probe.message["notification"]["id"]).split(":")[3])
+    started_at = probe.visit_started
+    if started_at is None:
+        started_at = float(str(probe.message["notification"]["id"]).split(":")[3])
     decisive = [wall for at, wall in probe.windows if at - started_at >= min_visit_s and wall <= probe.received_at]
     before = [wall for _at, wall in probe.windows if wall <= probe.received_at]
     entry = decisive[0] if decisive else before[-1]
@@ -157,7 +163,9 @@ def _stages_ms(probe: _Probe, min_visit_s: float) -> dict[str, float] | None:
     -> push on the socket (rules, their commit, the hub, the WebSocket)."""
     if probe.received_at is None or probe.message is None or probe.visit_at is None:
         return None
-    started_at = float(str(probe.message["notification"]["id"]).split(":")[3])
+    started_at = probe.visit_started
+    if started_at is None:
+        started_at = float(str(probe.message["notification"]["id"]).split(":")[3])
     decisive = [(at, wall) for at, wall in probe.windows if at - started_at >= min_visit_s and at in probe.committed]
     if not decisive:
         return None
@@ -268,7 +276,7 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
         for event in events:
             probe = probes_by_id.get(event.visit.attendee_id)
             if probe is not None and isinstance(event, VisitStarted) and probe.visit_at is None:
-                probe.visit_at = now
+                probe.visit_at, probe.visit_started = now, event.visit.started_at
 
     services.live_listeners.append(on_commit)
     services.presence.listeners.insert(0, on_visits)  # before the rules see them
