@@ -115,7 +115,8 @@ class PresenceParams:
     scanner_down_s: float = 30.0
     # Zone costs in dB of unexplained path loss, beyond what a badge truly there scores on average (~400 dB^2
     # in a hall with a scanner every 12 m). The edge's median of 5 adverts still wobbles ~2-3 dB, and a
-    # body between badge and scanner costs a few more: under 4.5 dB a zone is plausible.
+    # body between badge and scanner costs a few more: about 4.5 dB off at each of the ~7 scanners that hear a
+    # badge is still plausible, and the gate is on the root of the summed squares: sqrt(7 * 4.5^2) = 12 dB.
     enter_cost_db: float = 12.0
     # Staying is easier than entering (hysteresis): someone turning around in a booth is still there.
     stay_cost_db: float = 16.0

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.core.security import hash_token
@@ -101,11 +102,17 @@ def attendee_of_token(session: Session, token: str) -> str | None:
     return row.subject
 
 
+def _attendee_of_token(engine: Any, token: str) -> str | None:
+    with Session(engine) as session:
+        return attendee_of_token(session, token)
+
+
 @router.websocket("/ws")
 async def stream(websocket: WebSocket, token: str = "") -> None:
     services = websocket.app.state.services
-    with Session(services.engine) as session:
-        attendee_id = attendee_of_token(session, token) if token else None
+    # The token's row is read in the thread pool, as the app socket does: a database call on the event loop
+    # holds up every other socket of the process while it waits.
+    attendee_id = await run_in_threadpool(_attendee_of_token, services.engine, token) if token else None
     if attendee_id is None:
         await websocket.close(code=WS_POLICY_VIOLATION, reason="an attendee token is needed (?token=...)")
         return

@@ -243,3 +243,23 @@ def test_a_registration_import_telling_a_hung_redis_leaves_the_event_loop_free(m
     assert report.created == 1
     assert hub.publish_failures >= 1  # "venue changed" did reach Redis and wait it out, just not on the loop
     assert late < LOOP_LATE_MAX_S
+
+
+def test_a_slow_token_lookup_on_the_notifications_socket_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch):
+    def slow_lookup(_session: Any, _token: str) -> str:
+        time.sleep(0.5)  # a database that takes its time to answer
+        return "alice"
+
+    monkeypatch.setattr(notifications, "attendee_of_token", slow_lookup)
+    phones = [Phone(api_worker(cast(RedisHub, Hub())), token="t") for _ in range(3)]
+
+    async def scenario() -> float:
+        serving = [asyncio.ensure_future(notifications.stream(cast(Any, phone), token="t")) for phone in phones]
+        late = await lateness_of_the_loop(1.0)
+        for phone in phones:
+            await asyncio.wait_for(phone.received("hello"), 2)
+            phone.hung_up.set()
+        await asyncio.wait_for(asyncio.gather(*serving), 5)
+        return late
+
+    assert asyncio.run(scenario()) < LOOP_LATE_MAX_S
