@@ -27,8 +27,9 @@ DELETE_PERMISSION = "(delete permission)"  # the row's "field" when the row is a
 
 
 def check_org(sender: Sender, mapping: Mapping, erasure: str = "delete") -> list[CheckRow]:
-    """One row per object and field the mapping needs, and one for Delete on the Lead object when ``erasure``
-    (TOUCHPOINTS_SALESFORCE_ERASURE) is ``delete``; a failed login raises CallFailed."""
+    """One row per object and field the mapping needs, and one for Delete on each object an erasure deletes
+    records of (``_erasure_deletes``: the Lead when ``erasure``, TOUCHPOINTS_SALESFORCE_ERASURE, is ``delete``);
+    a failed login raises CallFailed."""
     rows: list[CheckRow] = []
     limits: Any = sender.restful("limits")
     daily = (limits or {}).get("DailyApiRequests", {})
@@ -59,19 +60,29 @@ def check_org(sender: Sender, mapping: Mapping, erasure: str = "delete") -> list
                 rows.append(CheckRow(sobject, name, False, "exists but is not an External ID"))
             else:
                 rows.append(CheckRow(sobject, name, True))
-        if erasure == "delete" and sobject == mapping.lead_object:
-            rows.append(_delete_permission(sobject, describe))
+        why = _erasure_deletes(mapping, erasure).get(sobject)
+        if why is not None:
+            rows.append(_delete_permission(sobject, describe, why))
     return rows
 
 
-def _delete_permission(sobject: str, describe: dict[str, Any]) -> CheckRow:
-    """Erasure deletes the Lead (server/crm/erasure.py): without Delete every erasure is refused and retried."""
+def _erasure_deletes(mapping: Mapping, erasure: str) -> dict[str, str]:
+    """The objects an erasure deletes records of (server/crm/erasure.py), with what the grant is for: the Lead
+    when erasure deletes (not when it anonymises); a matched Contact's CampaignMember and our Tasks on it under
+    either policy (the Contact is the sales team's: we take back only what we created)."""
+    deletes = {}
+    if erasure == "delete":
+        deletes[mapping.lead_object] = "TOUCHPOINTS_SALESFORCE_ERASURE=delete needs it, or set it to anonymise"
+    if mapping.match_contact_by:
+        contact = f"erasing an attendee matched to a {mapping.contact_object} deletes our records about them"
+        deletes["CampaignMember"] = contact
+        deletes[mapping.tasks["object"]] = contact
+    return deletes
+
+
+def _delete_permission(sobject: str, describe: dict[str, Any], why: str) -> CheckRow:
+    """Without Delete every such erasure is refused and retried: the outbox never empties."""
     if describe.get("deletable"):
         return CheckRow(sobject, DELETE_PERMISSION, True, "erasure deletes them (TOUCHPOINTS_SALESFORCE_ERASURE)")
-    return CheckRow(
-        sobject,
-        DELETE_PERMISSION,
-        False,
-        f"the integration user cannot delete {sobject} records, which TOUCHPOINTS_SALESFORCE_ERASURE=delete needs: "
-        "grant Delete on it, or set the erasure to anonymise",
-    )
+    refused = f"the integration user cannot delete {sobject} records: {why}; grant Delete on {sobject}"
+    return CheckRow(sobject, DELETE_PERMISSION, False, refused)

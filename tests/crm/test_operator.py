@@ -58,7 +58,20 @@ def test_crm_check_says_when_erasure_would_delete_leads_the_integration_user_can
     monkeypatch.setenv("TOUCHPOINTS_SALESFORCE_ERASURE", "anonymise")  # anonymising only updates the Lead
     result = runner.invoke(cli, ["crm", "check"], terminal_width=250)
     assert result.exit_code == 0, result.output
-    assert "(delete permission)" not in result.output
+    assert "Lead.(delete permission)" not in result.output and "cannot delete" not in result.output
+
+
+def test_crm_check_says_when_erasing_a_matched_contact_would_need_deletes_the_user_cannot_make(
+    emulator: EmulatorServer, env: None, monkeypatch: pytest.MonkeyPatch
+):
+    # The default mapping matches Contacts by email: erasing such an attendee deletes the CampaignMember and the
+    # Tasks we created about them, under either erasure policy.
+    monkeypatch.setenv("TOUCHPOINTS_SALESFORCE_ERASURE", "anonymise")
+    emulator.emulator.org.undeletable.update({"CampaignMember", "Task"})
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=250)
+    assert result.exit_code == 1
+    assert "2 missing: CampaignMember.(delete permission), Task.(delete permission)" in result.output
+    assert "erasing an attendee matched to a Contact deletes our records" in result.output
 
 
 def test_crm_check_says_when_the_login_is_refused(emulator: EmulatorServer, env: None, monkeypatch: pytest.MonkeyPatch):
