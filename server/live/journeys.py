@@ -76,16 +76,41 @@ def journey_signals(
 def journey_touchpoints(attendee_id: str) -> Any:
     """An attendee's touchpoints other than sightings (the journey is built from visits, not raw sightings);
     answered from ``ix_touchpoint_attendee_journey``, which holds no sightings."""
-    return select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee_id, NOT_A_SIGHTING)
+    return select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee_id, NOT_A_SIGHTING).order_by(*_IN_ORDER)
+
+
+# Entries of one instant keep their input order (build_journey sorts stably): the index's order, said explicitly.
+_IN_ORDER = (col(Touchpoint.occurred_at), col(Touchpoint.id))
+# Attendees per query when journeys are loaded together (an IN list well under every database's limit).
+LOAD_CHUNK = 500
 
 
 def load_journey(session: Session, attendee: Attendee, venue: Venue, now: float) -> Journey:
-    rows = session.exec(journey_touchpoints(attendee.id))
+    rows = list(session.exec(journey_touchpoints(attendee.id)))
+    visits = session.exec(select(Visit).where(col(Visit.attendee_id) == attendee.id).order_by(col(Visit.started_at)))
+    return _journey(attendee, rows, list(visits), venue, now)
+
+
+def load_journeys(session: Session, attendees: list[Attendee], venue: Venue, now: float) -> list[Journey]:
+    """The journeys of many attendees with two queries per ``LOAD_CHUNK`` of them, not two per attendee: the score
+    keeper rescores thousands at once when a hall's visits open together (a warm start, the morning rush)."""
+    touchpoints: dict[str, list[Touchpoint]] = {}
+    visits: dict[str, list[Visit]] = {}
+    ids = [a.id for a in attendees]
+    for start in range(0, len(ids), LOAD_CHUNK):
+        chunk = ids[start : start + LOAD_CHUNK]
+        mine = select(Touchpoint).where(col(Touchpoint.attendee_id).in_(chunk), NOT_A_SIGHTING)
+        for t in session.exec(mine.order_by(col(Touchpoint.attendee_id), *_IN_ORDER)):
+            touchpoints.setdefault(t.attendee_id or "", []).append(t)
+        stays = select(Visit).where(col(Visit.attendee_id).in_(chunk))
+        for v in session.exec(stays.order_by(col(Visit.attendee_id), col(Visit.started_at))):
+            visits.setdefault(v.attendee_id, []).append(v)
+    return [_journey(a, touchpoints.get(a.id, []), visits.get(a.id, []), venue, now) for a in attendees]
+
+
+def _journey(attendee: Attendee, rows: list[Touchpoint], stays: list[Visit], venue: Venue, now: float) -> Journey:
     taps, other = journey_signals(attendee.id, rows)
-    visits = [
-        domain.Visit(v.attendee_id, v.zone_id, v.started_at, v.ended_at)
-        for v in session.exec(select(Visit).where(col(Visit.attendee_id) == attendee.id))
-    ]
+    visits = [domain.Visit(v.attendee_id, v.zone_id, v.started_at, v.ended_at) for v in stays]
     attendances = session_attendance(visits, venue.sessions, taps, venue.tap_zone, now=now)
     entries = build_journey(
         registered_at=attendee.registered_at, taps=taps, visits=visits, attendances=attendances,
@@ -144,8 +169,10 @@ def rescore(
     ids = list(attendee_ids)
     old = {s.attendee_id: s for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.attendee_id).in_(ids)))}
     rows = []
-    for attendee in session.exec(select(Attendee).where(col(Attendee.id).in_(ids))):
-        values = evaluate(load_journey(session, attendee, venue, now), venue, models, now)
+    attendees = list(session.exec(select(Attendee).where(col(Attendee.id).in_(ids))))
+    for journey in load_journeys(session, attendees, venue, now):
+        attendee = journey.attendee
+        values = evaluate(journey, venue, models, now)
         summary = values.pop("_summary")
         rows.append(values)
         if changes is not None:
@@ -153,11 +180,11 @@ def rescore(
             changes.append(ScoreChange(attendee.id, now, was.score if was else None, values["score"],
                                        was.stage if was else None, values["stage"], summary))  # fmt: skip
     if rows:
+        # One upsert statement for all of them (executemany), not one built and compiled per attendee.
         table = AttendeeScore.__table__  # type: ignore[attr-defined]
         insert: Any = dialect_insert(conn, table)
-        for row in rows:
-            update = {k: v for k, v in row.items() if k != "attendee_id"}
-            conn.execute(insert.values(row).on_conflict_do_update(index_elements=["attendee_id"], set_=update))
+        update = {k: insert.excluded[k] for k in rows[0] if k != "attendee_id"}
+        conn.execute(insert.on_conflict_do_update(index_elements=["attendee_id"], set_=update), rows)
     return len(rows)
 
 
