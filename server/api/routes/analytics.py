@@ -15,7 +15,7 @@ from server.api.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, S
 from server.domain import analytics
 from server.domain import model as domain
 from server.domain.attendance import session_attendance, session_report
-from server.live.journeys import load_journey
+from server.live.journeys import load_journeys
 from server.live.venue import Venue, load_venue
 from server.store.models import (
     NOT_A_SIGHTING,
@@ -180,10 +180,8 @@ def conversion_paths(
     ids = [a for a in converted if a]
     venue = load_venue(session, event_id)
     now = services.now()
-    journeys = [
-        load_journey(session, attendee, venue, now).entries
-        for attendee in session.exec(select(Attendee).where(col(Attendee.id).in_(ids)))
-    ]
+    people = list(session.exec(select(Attendee).where(col(Attendee.id).in_(ids))))
+    journeys = [journey.entries for journey in load_journeys(session, people, venue, now)]
     rows = analytics.preceding_sequences(journeys, venue.zones, top=top)
     return [{"sequence": list(r.sequence), "count": r.count, "share": r.share} for r in rows]
 
