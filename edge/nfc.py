@@ -34,8 +34,11 @@ MAX_BADGE_ID_CHARS = 128  # the contract's limit
 MAX_NDEF_RECORDS = 16
 # nfcpy reports a failed NDEF read (a command timeout, a badge moving in the field) the same way as "no NDEF":
 # tag.ndef is None. A badge's id lives in its NDEF, so a tap is worth a few more reads (milliseconds each)
-# before it is published with its UID alone.
-NDEF_READ_ATTEMPTS = 3
+# before it is published with its UID alone. Growing pauses between them (50, 100, 150, 200 ms: half a second
+# in all, about as long as a badge is held) let a reader or tag that missed one exchange, or a machine that is
+# busy for a moment, answer the next; three immediate retries still failed together on a loaded CI machine.
+NDEF_READ_ATTEMPTS = 5
+NDEF_RETRY_PAUSE_S = 0.05
 # URI query parameters that carry a badge id (https://event.example/b?badge=A123 -> A123).
 BADGE_QUERY_KEYS = ("badge", "badge_id", "id")
 KERNEL_DRIVER_HINT = (
@@ -161,9 +164,7 @@ class NfcReader:
                 self.state = ReaderState.ABSENT if exc.errno == errno.ENODEV else ReaderState.ERROR
                 problem = self._explain(exc)
                 if problem != last_problem:  # log a state change once, not every retry
-                    log.error(
-                        "NFC reader %s: %s (retrying every %.0f s)", self.path, problem, REOPEN_INTERVAL_S
-                    )
+                    log.error("NFC reader %s: %s (retrying every %.0f s)", self.path, problem, REOPEN_INTERVAL_S)
                     last_problem = problem
                 self._stopping.wait(REOPEN_INTERVAL_S)
                 continue
@@ -204,15 +205,17 @@ class NfcReader:
         return True  # wait for the tag to leave: a badge held on the reader is one tap
 
     @staticmethod
-    def _read_records(tag: Any, uid: str) -> list[NdefRecord]:
+    def _read_records(tag: Any, uid: str, pause: Callable[[float], None] = time.sleep) -> list[NdefRecord]:
         for attempt in range(1, NDEF_READ_ATTEMPTS + 1):
+            if attempt > 1:
+                pause(NDEF_RETRY_PAUSE_S * (attempt - 1))
             try:
                 ndef = tag.ndef  # nfcpy retries the read while it has none cached
                 if ndef is not None:
                     return records_from_ndef(ndef.records)
             except Exception as exc:  # a badge pulled away mid-read, or unreadable NDEF: the UID still counts
                 log.warning("NFC: could not read NDEF from %s (attempt %d): %s", uid, attempt, exc)
-        log.info("NFC: %s has no readable NDEF after %d reads; publishing its UID only", uid, NDEF_READ_ATTEMPTS)
+        log.warning("NFC: %s has no readable NDEF after %d reads; publishing its UID only", uid, NDEF_READ_ATTEMPTS)
         return []
 
     def _tag_removed(self, tag: Any) -> bool:

@@ -101,8 +101,10 @@ class _FlakyNdefTag:
 def test_a_failed_ndef_read_is_retried_before_the_tap_goes_out_with_its_uid_only() -> None:
     from edge.nfc import NDEF_READ_ATTEMPTS, NfcReader
 
+    pauses: list[float] = []
     recovered = _FlakyNdefTag(failures=NDEF_READ_ATTEMPTS - 1, badge_id="B-7")
-    assert badge_id_from_records(NfcReader._read_records(recovered, "04aa")) == "B-7"
+    assert badge_id_from_records(NfcReader._read_records(recovered, "04aa", pauses.append)) == "B-7"
+    assert pauses == pytest.approx([0.05, 0.1, 0.15, 0.2])  # growing pauses between reads: half a second in all
     blank = _FlakyNdefTag(failures=NDEF_READ_ATTEMPTS, badge_id="never")
-    assert NfcReader._read_records(blank, "04bb") == []
+    assert NfcReader._read_records(blank, "04bb", lambda _s: None) == []
     assert blank.reads == NDEF_READ_ATTEMPTS
