@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from server.crm.connection import ConnectionConfig
 from server.crm.emulator.server import EmulatorServer
-from server.store.models import Attendee, AttendeeRole, AttendeeScore, Event, Exhibitor, Zone, ZoneKind
+from server.crm.outbox import enqueue_crm_change
+from server.crm.worker import CrmSync
+from server.store.models import Attendee, AttendeeRole, AttendeeScore, Event, Exhibitor, Visit, Zone, ZoneKind
 
 EVENT = "conf"
 T0 = 1_780_000_000.0  # the event starts here; tests pass time explicitly
@@ -136,3 +139,17 @@ def crm_env(server: EmulatorServer, database_url: str, **extra: str) -> dict[str
         **extra,
     }
     return {f"TOUCHPOINTS_{k}": v for k, v in env.items()}
+
+
+def synced(engine: Engine, make_sync: Callable[..., CrmSync], attendees: int = 2) -> list[str]:
+    """a000.. synced as Leads, each with its campaign membership; a000 scored, with a booth-visit Task."""
+    ids = seed_event(engine, attendees)
+    set_score(engine, "a000", 64.0, grade="A", stage="hot")
+    with Session(engine) as s:
+        s.add(Visit(event_id=EVENT, attendee_id="a000", zone_id="booth-acme", started_at=T0, ended_at=T0 + 600,
+                    dwell_s=600))  # fmt: skip
+        s.commit()
+    with engine.begin() as conn:
+        enqueue_crm_change(conn, ids)
+    make_sync().drain()
+    return ids

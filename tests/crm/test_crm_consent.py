@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crm_support import EVENT, T0, seed_event, set_score
+from crm_support import EVENT, T0, seed_event, set_score, synced
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
@@ -28,7 +28,7 @@ from server.crm.outbox import enqueue_crm_change
 from server.crm.worker import CrmSync
 from server.store.app_models import Lead
 from server.store.crm_models import CrmErasure
-from server.store.models import Attendee, Visit
+from server.store.models import Attendee
 
 
 @pytest.fixture
@@ -39,17 +39,14 @@ def app_client(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Te
         yield client
 
 
-def synced(engine: Engine, make_sync: Callable[..., CrmSync]) -> None:
-    """a000 and a001 synced as Leads with their campaign membership; a000 scored, with a booth-visit Task."""
-    ids = seed_event(engine, 2)
-    set_score(engine, "a000", 64.0, grade="A", stage="hot")
-    with Session(engine) as s:
-        s.add(Visit(event_id=EVENT, attendee_id="a000", zone_id="booth-acme", started_at=T0, ended_at=T0 + 600,
-                    dwell_s=600))  # fmt: skip
-        s.commit()
+def api_calls_for_a_later_change(engine: Engine, emulator: EmulatorServer, sync: CrmSync) -> int:
+    """a000's score changes and is queued for sync: how many Salesforce calls the next drain makes."""
+    calls = emulator.emulator.api_used
+    set_score(engine, "a000", 80.0)
     with engine.begin() as conn:
-        enqueue_crm_change(conn, ids)
-    make_sync().drain()
+        enqueue_crm_change(conn, "a000")
+    sync.drain()
+    return emulator.emulator.api_used - calls
 
 
 def set_share_contact(client: TestClient, attendee_id: str, granted: bool) -> None:
@@ -107,12 +104,7 @@ def test_withdrawing_share_contact_redacts_the_synced_lead_and_keeps_its_engagem
     assert contact_fields(lead_of(emulator, "a001"))[2] == "a001@example.com"  # the others are untouched
     assert pending(engine) == []
 
-    calls = emulator.emulator.api_used
-    set_score(engine, "a000", 80.0)
-    with engine.begin() as conn:
-        enqueue_crm_change(conn, "a000")  # later changes of the person no longer leave the building
-    sync.drain()
-    assert emulator.emulator.api_used == calls
+    assert api_calls_for_a_later_change(engine, emulator, sync) == 0  # the person's changes no longer leave
     assert lead_of(emulator, "a000")["Touchpoints_Engagement_Score__c"] == 64.0
 
 
@@ -199,12 +191,7 @@ def test_a_registration_import_withdrawing_consent_crm_redacts_the_synced_lead_a
     assert "a000@example.com" not in str(emulator.emulator.org.records)
     assert contact_fields(lead_of(emulator, "a001"))[2] == "a001@example.com"
 
-    calls = emulator.emulator.api_used
-    set_score(engine, "a000", 80.0)
-    with engine.begin() as conn:
-        enqueue_crm_change(conn, "a000")  # later changes of the person no longer leave the building
-    sync.drain()
-    assert emulator.emulator.api_used == calls
+    assert api_calls_for_a_later_change(engine, emulator, sync) == 0  # the person's changes no longer leave
 
 
 def test_a_registration_import_giving_consent_crm_again_restores_the_contact_on_the_lead(

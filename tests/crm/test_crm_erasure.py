@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from crm_support import EVENT, T0, connection_config, seed_event, set_score
+from crm_support import EVENT, connection_config, seed_event, synced
 from fastapi.testclient import TestClient
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 from sqlalchemy import Engine, func, select
@@ -24,21 +24,7 @@ from server.crm.erasure import ERASED
 from server.crm.outbox import enqueue_crm_change
 from server.crm.worker import CrmSync
 from server.store.crm_models import CrmErasure, CrmSyncState
-from server.store.models import Attendee, Visit
-
-
-def synced(engine: Engine, make_sync: Callable[..., CrmSync], attendees: int = 2) -> list[str]:
-    """a000.. synced as Leads, each with its campaign membership; a000 with a booth-visit Task."""
-    ids = seed_event(engine, attendees)
-    set_score(engine, "a000", 64.0, grade="A", stage="hot")
-    with Session(engine) as s:
-        s.add(Visit(event_id=EVENT, attendee_id="a000", zone_id="booth-acme", started_at=T0, ended_at=T0 + 600,
-                    dwell_s=600))  # fmt: skip
-        s.commit()
-    with engine.begin() as conn:
-        enqueue_crm_change(conn, ids)
-    make_sync().drain()
-    return ids
+from server.store.models import Attendee
 
 
 def erase_locally(engine: Engine, attendee_id: str, policy: str) -> dict[str, int]:
