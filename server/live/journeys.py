@@ -73,22 +73,20 @@ def journey_signals(
     return taps, other
 
 
-def journey_touchpoints(attendee_id: str) -> Any:
-    """An attendee's touchpoints other than sightings (the journey is built from visits, not raw sightings);
-    answered from ``ix_touchpoint_attendee_journey``, which holds no sightings."""
-    return select(Touchpoint).where(col(Touchpoint.attendee_id) == attendee_id, NOT_A_SIGHTING).order_by(*_IN_ORDER)
+def journey_touchpoints(attendee_ids: list[str]) -> Any:
+    """These attendees' touchpoints other than sightings (a journey is built from visits, not raw sightings),
+    by attendee, then in the order of ``ix_touchpoint_attendee_journey`` (which holds no sightings and answers
+    it): entries of one instant keep that input order, as build_journey sorts stably."""
+    mine = select(Touchpoint).where(col(Touchpoint.attendee_id).in_(attendee_ids), NOT_A_SIGHTING)
+    return mine.order_by(col(Touchpoint.attendee_id), col(Touchpoint.occurred_at), col(Touchpoint.id))
 
 
-# Entries of one instant keep their input order (build_journey sorts stably): the index's order, said explicitly.
-_IN_ORDER = (col(Touchpoint.occurred_at), col(Touchpoint.id))
 # Attendees per query when journeys are loaded together (an IN list well under every database's limit).
 LOAD_CHUNK = 500
 
 
 def load_journey(session: Session, attendee: Attendee, venue: Venue, now: float) -> Journey:
-    rows = list(session.exec(journey_touchpoints(attendee.id)))
-    visits = session.exec(select(Visit).where(col(Visit.attendee_id) == attendee.id).order_by(col(Visit.started_at)))
-    return _journey(attendee, rows, list(visits), venue, now)
+    return load_journeys(session, [attendee], venue, now)[0]
 
 
 def load_journeys(session: Session, attendees: list[Attendee], venue: Venue, now: float) -> list[Journey]:
@@ -99,8 +97,7 @@ def load_journeys(session: Session, attendees: list[Attendee], venue: Venue, now
     ids = [a.id for a in attendees]
     for start in range(0, len(ids), LOAD_CHUNK):
         chunk = ids[start : start + LOAD_CHUNK]
-        mine = select(Touchpoint).where(col(Touchpoint.attendee_id).in_(chunk), NOT_A_SIGHTING)
-        for t in session.exec(mine.order_by(col(Touchpoint.attendee_id), *_IN_ORDER)):
+        for t in session.exec(journey_touchpoints(chunk)):
             touchpoints.setdefault(t.attendee_id or "", []).append(t)
         stays = select(Visit).where(col(Visit.attendee_id).in_(chunk))
         for v in session.exec(stays.order_by(col(Visit.attendee_id), col(Visit.started_at))):

@@ -60,7 +60,7 @@ def test_a_journey_is_read_without_walking_the_attendees_sightings(engine: Engin
     from server.live.journeys import journey_touchpoints
 
     _store_a_day_in_miniature(engine)
-    assert "ix_touchpoint_attendee_journey" in _plan(engine, journey_touchpoints("a7"))
+    assert "ix_touchpoint_attendee_journey" in _plan(engine, journey_touchpoints(["a7"]))
 
 
 def test_check_in_taps_are_read_without_walking_the_readers_sightings(engine: Engine):
