@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 help:
 	@echo "make demo   - set up .venv and run the live demo (embedded broker, SQLite, simulator)"
 	@echo "make test   - set up .venv and run the whole test suite"
-	@echo "make lint   - ruff";  echo "make typecheck - mypy"
+	@echo "make lint   - ruff check and ruff format --check";  echo "make typecheck - mypy --strict (pyproject.toml says where it is relaxed, and why)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -28,6 +28,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check server edge mobile_api tests
+	$(BIN)/ruff format --check server edge mobile_api tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy server edge mobile_api
