@@ -220,10 +220,10 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
     import uvicorn
 
     from server.app import create_app
+    from server.bench.rules import measure_rule_throughput
     from server.core.config import load_settings
     from server.domain.model import VisitStarted
     from server.domain.presence import PresenceParams
-    from server.domain.rules_bench import measure_rule_throughput
     from server.rules.store import row_of
     from server.store.rules_models import RuleRow
 
@@ -316,7 +316,7 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
 
     def edit(version: int) -> None:
         data = {**rule, "version": version, "name": f"Booth 0 welcome v{version}"}
-        from server.domain.rules_load import parse_rule
+        from server.domain.rules.parse import parse_rule
 
         with Session(services.engine) as s:
             s.add(row_of(parse_rule(data), EVENT, "bench", time.time()))

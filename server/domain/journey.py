@@ -2,11 +2,12 @@
 one-line summary for people (CRM notes, rep alerts).
 
 Pure: the caller passes one attendee's taps, visits and attendances, plus the venue; ``now`` and the time zone
-used for "days" and clock times are parameters. Loading the stage model from a file is the only I/O and lives in
-:func:`load_stage_model` / :func:`default_stage_model`.
+used for "days" and clock times are parameters. Reading the stage model's file is an adapter's job
+(:mod:`server.config.load`): :func:`parse_stage_model` takes the parsed mapping.
 
-The journey map is data (``defaults/stages.yaml``): ordered stages, each with an entry condition in a deliberately
-small language, so organisers can change the map without code and a new map re-stages everybody consistently.
+The journey map is data (``server/config/defaults/stages.yaml``): ordered stages, each with an entry
+condition in a deliberately small language, so organisers can change the map without code and a new map
+re-stages everybody consistently.
 """
 
 from __future__ import annotations
@@ -16,11 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from server.domain.model import (
     AgendaSession,
@@ -195,17 +192,6 @@ def parse_stage_model(data: Mapping[str, Any]) -> StageModel:
     if len(set(names)) != len(names):
         raise ValueError(f"stage model: duplicate stage names in {names}")
     return StageModel(version=str(data.get("version", "unversioned")), stages=tuple(stages))
-
-
-def load_stage_model(source: str | Path) -> StageModel:
-    """Read a stage model from a file path or from YAML/JSON text (JSON is valid YAML)."""
-    text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-    return parse_stage_model(yaml.safe_load(text))
-
-
-def default_stage_model() -> StageModel:
-    """The shipped journey map, ``server/domain/defaults/stages.yaml``."""
-    return load_stage_model(resources.files("server.domain.defaults").joinpath("stages.yaml").read_text("utf-8"))
 
 
 def stage_of(entries: Sequence[JourneyEntry], score: float | Decimal | None, model: StageModel) -> str:

@@ -161,7 +161,7 @@ def funnel(session: SessionDep, services: ServicesDep, _caller: Organizer) -> li
 
 
 def _default_stages() -> Any:
-    from server.domain.journey import default_stage_model
+    from server.config.load import default_stage_model
 
     return default_stage_model()
 
