@@ -47,10 +47,10 @@ from server.domain.rules.events import VisitEnded as RuleVisitEnded
 from server.domain.rules.guards import Channel, GuardParams
 from server.domain.rules.model import RepAlertAction
 from server.live.hub import Hub
+from server.mail import Mailer
 from server.rules import store
 from server.rules.context import attendee_contexts, journey_summary, venue_context
 from server.rules.delivery import AfterCommit, attendee_topic, execute, exhibitor_topic
-from server.rules.mailer import Mailer
 from server.rules.outbox import OutboxWorker
 from server.rules.webpush import WebPushSender
 from server.store.models import Device

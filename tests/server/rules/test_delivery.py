@@ -25,8 +25,8 @@ from support import T0, wait_until
 
 from server.domain.rules.events import AppAction, ZoneEntered
 from server.live.hub import Hub
+from server.mail import SmtpMailer
 from server.rules.inbox import list_inbox, mark_clicked, subscribe_push
-from server.rules.mailer import SmtpMailer
 from server.rules.webpush import WebPushSender, generate_vapid_keys
 from server.store.app_models import Lead
 from server.store.models import Attendee, Touchpoint
