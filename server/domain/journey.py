@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from server.domain.checkin import is_check_in_zone
 from server.domain.model import (
     AgendaSession,
     Attendance,
@@ -66,8 +67,8 @@ def build_journey(
     input order, so the same inputs always give the same list).
 
     * ``registration`` at ``registered_at``;
-    * ``check_in``: the first arrival of each day (in ``tz``), the earlier of a tap at an entrance reader and a
-      visit to an entrance zone; ``details["by"]`` says which;
+    * ``check_in``: the first arrival of each day (in ``tz``), the earlier of a tap at a reader in a check-in
+      zone and a visit to one (:mod:`server.domain.checkin`: the entrances); ``details["by"]`` says which;
     * ``tap`` for every tap (``ref`` = reader, ``zone_id`` from ``tap_zone``);
     * ``session_attended`` per attendance, stamped at the session's start so sessions sort by the agenda
       (``ref`` session id, ``dwell_s`` present seconds, ``details`` title, share, tags, by_tap);
@@ -92,7 +93,7 @@ def build_journey(
     for tap in taps:
         zone_id = readers.get(tap.device_id)
         entries.append(JourneyEntry(tap.at, JourneyKind.TAP, zone_id=zone_id, ref=tap.device_id))
-        if zone_id is not None and _kind_of(zone_by_id, zone_id) is ZoneKind.ENTRANCE:
+        if zone_id is not None and is_check_in_zone(_kind_of(zone_by_id, zone_id)):
             arrivals.append((tap.at, zone_id, "tap"))
 
     attended_spans: dict[str, list[tuple[float, float]]] = defaultdict(list)  # room -> attended sessions
@@ -122,7 +123,7 @@ def build_journey(
         end = visit.ended_at if visit.ended_at is not None else now
         dwell = visit.dwell_s(now) if end is not None else None
         details: dict[str, object] = {"open": True} if visit.ended_at is None else {}
-        if kind is ZoneKind.ENTRANCE:
+        if is_check_in_zone(kind):
             arrivals.append((visit.started_at, visit.zone_id, "visit"))
         if kind is ZoneKind.BOOTH:
             exhibitor = zone_by_id[visit.zone_id].exhibitor_id
