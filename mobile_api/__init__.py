@@ -21,13 +21,13 @@ def install(app: FastAPI) -> None:
     """
     from mobile_api.deps import MobileState
     from mobile_api.leads import NfcLeadCapture
-    from mobile_api.routes import agenda, auth, beacons, connections, exhibitor, inbox, me, staff
+    from mobile_api.routes import agenda, auth, beacons, connections, exhibitor, inbox, legacy_notifications, me, staff
     from mobile_api.static_files import mount_pwa
     from mobile_api.ws import router as ws_router
 
     services = app.state.services
     app.state.mobile = MobileState.from_settings(services.settings)
-    for module in (auth, me, agenda, inbox, connections, beacons, exhibitor, staff):
+    for module in (auth, me, agenda, inbox, connections, beacons, exhibitor, staff, legacy_notifications):
         app.include_router(module.router)
     app.include_router(ws_router)
     if services.ingest is not None:

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from mobile_api.auth import family_of_access_token
-from mobile_api.mailer import Mailer, mailer_from_settings
 from mobile_api.ratelimit import RateLimiter
 from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.core.config import Settings
+from server.mail import Mailer, mailer_from_settings
 from server.store.app_models import AccountKind, ExhibitorUser, ExhibitorUserRole
 from server.store.models import Attendee, Role
 
@@ -39,7 +39,8 @@ class MobileState:
 
 
 def get_mobile(request: Request) -> MobileState:
-    return request.app.state.mobile
+    mobile: MobileState = request.app.state.mobile
+    return mobile
 
 
 MobileDep = Annotated[MobileState, Depends(get_mobile)]

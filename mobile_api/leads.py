@@ -24,11 +24,14 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from server.domain.scoring import lead_score
 from server.ingest.writer import WriteResult
 from server.live.hub import Hub
+from server.live.journeys import Models, load_journeys
+from server.live.venue import load_venue
 from server.store.app_models import LEAD_HOT_RATING, LEAD_PERSONAL, LEAD_SOURCE_RULE, Lead, LeadQuestion, lead_contact
 from server.store.db import dialect_insert
-from server.store.models import Attendee, AttendeeRole, Device, Touchpoint, TouchpointType, Zone
+from server.store.models import Attendee, AttendeeRole, Device, Exhibitor, Touchpoint, TouchpointType, Zone
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +139,25 @@ def lead_json(lead: Lead) -> dict[str, Any]:
     if not lead.contact_shared:
         data["name"] = f"Visitor #{lead.id}"
     return data
+
+
+def lead_score_of(session: Session, lead: Lead, models: Models, now: float) -> float:
+    """How engaged the lead's attendee is with this exhibitor (docs/scoring.md, "Lead score"), as of ``now``.
+
+    Built from the attendee's journey: visits and taps at the exhibitor's booths and its lead scans count in
+    full, sessions and content on the exhibitor's interests at ``lead.interest_weight``; what the attendee did
+    at other booths counts nothing. The store has no session-to-exhibitor link yet, so "its sessions" is empty.
+    """
+    attendee = session.get(Attendee, lead.attendee_id)
+    if attendee is None:  # erased since the capture: nothing left to score
+        return 0.0
+    venue = load_venue(session, lead.event_id)
+    [journey] = load_journeys(session, [attendee], venue, now)
+    exhibitor = session.get(Exhibitor, lead.exhibitor_id)
+    booths = [z.id for z in venue.zones if z.exhibitor_id == lead.exhibitor_id]
+    interests = exhibitor.interests if exhibitor is not None else []
+    result = lead_score(journey.entries, lead.exhibitor_id, booths, (), interests, models.scoring, now)
+    return float(result.total)
 
 
 def alert_if_hot(session: Session, hub: Hub | None, lead: Lead, now: float) -> bool:

@@ -17,6 +17,10 @@ Protocol (JSON text frames; docs/app-api.md has the full shapes):
    again: signed out or expired closes with 4401.
 6. A client that cannot keep up (its hub queue overflowed) is closed with 4409; it reconnects with its last
    id and catches up from the inbox.
+
+The deprecated ``/api/v1/notifications/ws?token=`` (until release 0.2.0) is the same socket in its old
+dialect (:data:`LEGACY`): attendee tokens only, ``{"type": "hello", "attendee_id": ...}``, then the live
+messages alone — no replay, no pings — so the clients written for it keep working unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +53,8 @@ CLOSE_AUTH = 4401  # no, bad, expired or revoked token
 CLOSE_BAD_MESSAGE = 4400  # the first message was not an auth message
 CLOSE_HEARTBEAT = 4408  # the client stopped answering pings
 CLOSE_SLOW = 4409  # the client could not keep up; reconnect with last_id
+LEGACY_CLOSE_POLICY = 1008  # the old socket's answer to a missing or non-attendee token
+LEGACY_CLOSE_SLOW = 1013  # the old socket's "try again later" for a client that could not keep up
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,15 @@ async def _send(ws: WebSocket, message: dict[str, Any]) -> None:
 
 @router.websocket("/app/v1/ws")
 async def app_socket(ws: WebSocket) -> None:
+    await serve_socket(ws, legacy=False)
+
+
+async def serve_socket(ws: WebSocket, *, legacy: bool) -> None:
+    """The one notification socket; ``legacy`` speaks the old ``/api/v1/notifications/ws`` dialect."""
     services: Services = ws.app.state.services
+    if legacy:
+        await _serve_legacy(ws, services)
+        return
     heartbeat_s: float = getattr(ws.app.state.mobile, "heartbeat_s", HEARTBEAT_S)
     await ws.accept()
     token = ws.query_params.get("token")
@@ -123,6 +138,24 @@ async def app_socket(ws: WebSocket) -> None:
         return
 
 
+async def _serve_legacy(ws: WebSocket, services: Services) -> None:
+    token = ws.query_params.get("token")
+    listener = await run_in_threadpool(_authenticate, services, token) if token else None
+    if listener is None or not listener.topic.startswith("attendee:"):
+        await ws.close(code=LEGACY_CLOSE_POLICY, reason="an attendee token is needed (?token=...)")
+        return
+    await ws.accept()
+    sub = await subscribe_in_thread(services.hub, listener.topic)
+    try:
+        await _send(ws, {"type": "hello", "attendee_id": listener.topic.removeprefix("attendee:")})
+        # No heartbeat: the old clients never answered pings, and took the first message after hello as a push.
+        await _pump(ws, services, listener, sub, set(), math.inf, slow_code=LEGACY_CLOSE_SLOW)
+    except WebSocketDisconnect:
+        return
+    finally:
+        services.hub.unsubscribe(sub)
+
+
 async def _serve(ws: WebSocket, services: Services, listener: Listener, last_id: str | None, since: float | None,
                  heartbeat_s: float) -> None:  # fmt: skip
     # Before reading the inbox: nothing falls in between. In a thread: with scale-out the hub waits for Redis
@@ -144,7 +177,7 @@ async def _serve(ws: WebSocket, services: Services, listener: Listener, last_id:
 
 
 async def _pump(ws: WebSocket, services: Services, listener: Listener, sub: Any, sent: set[str],
-                heartbeat_s: float) -> None:  # fmt: skip
+                heartbeat_s: float, slow_code: int = CLOSE_SLOW) -> None:  # fmt: skip
     last_heard = time.monotonic()
     closed = asyncio.Event()
 
@@ -166,7 +199,7 @@ async def _pump(ws: WebSocket, services: Services, listener: Listener, sub: Any,
     try:
         while not closed.is_set():
             if sub.overflowed:
-                await ws.close(CLOSE_SLOW, "too slow: reconnect with your last notification id")
+                await ws.close(slow_code, "too slow: reconnect with your last notification id")
                 return
             try:
                 message = await asyncio.wait_for(sub.get(), timeout=max(0.05, min(1.0, next_ping - time.monotonic())))

@@ -23,7 +23,6 @@ from server.api.routes import (
     exhibitors,
     health,
     metrics,
-    notifications,
     presence,
     registrations,
     rules,
@@ -222,7 +221,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)  # 413 above the limit (server/security)
     document_error_details(app)  # 422 details as the routes send them (server/security/openapi_errors.py)
     for module in (health, metrics, event, touchpoints, devices, dead_letters, tokens, attendees, presence,
-                   venue, zones, sessions, exhibitors, registrations, analytics, rules, notifications):  # fmt: skip
+                   venue, zones, sessions, exhibitors, registrations, analytics, rules):  # fmt: skip
         app.include_router(module.router)
     app.include_router(crm_routes.router)  # Salesforce sync for operators (server/crm)
     dashboard.install(app)  # the organizer live dashboard at /dashboard/ and its WebSocket (server/dashboard)

@@ -25,8 +25,8 @@ from mobile_api.auth import (
     sign_out_everywhere,
 )
 from mobile_api.deps import MobileDep, MobileState, limited
-from mobile_api.mailer import MailError
 from server.api.deps import Principal, ServicesDep, SessionDep, require
+from server.mail import MailError
 from server.store.app_models import AccountKind, ExhibitorUser
 from server.store.models import Attendee, Role
 

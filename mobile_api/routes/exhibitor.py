@@ -14,8 +14,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, select
 
 from mobile_api.deps import Booth
-from mobile_api.leads import alert_if_hot, capture, lead_json, leads_csv
+from mobile_api.leads import alert_if_hot, capture, lead_json, lead_score_of, leads_csv
 from server.api.deps import ServicesDep, SessionDep
+from server.live.journeys import Models
 from server.store.app_models import ExhibitorUser, Lead, LeadQuestion
 from server.store.models import Attendee, AttendeeRole, Exhibitor
 
@@ -55,6 +56,9 @@ class LeadOut(BaseModel):
     hot: bool
     created_at: float
     updated_at: float
+    lead_score: float | None = Field(
+        default=None, description="Engagement with this exhibitor (docs/scoring.md); on GET /leads/{id} only"
+    )
 
 
 class Captured(LeadOut):
@@ -171,9 +175,11 @@ def export_leads(booth: Booth, session: SessionDep) -> Response:
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
-@router.get("/leads/{lead_id}", response_model=LeadOut)
-def get_lead(lead_id: int, booth: Booth, session: SessionDep) -> LeadOut:
-    return LeadOut(**lead_json(_lead(session, booth, lead_id)))
+@router.get("/leads/{lead_id}", response_model=LeadOut, summary="One lead, with its lead score as of now")
+def get_lead(lead_id: int, booth: Booth, session: SessionDep, services: ServicesDep) -> LeadOut:
+    lead = _lead(session, booth, lead_id)
+    models = services.scores.models if services.scores is not None else Models.defaults()
+    return LeadOut(**lead_json(lead), lead_score=lead_score_of(session, lead, models, services.now()))
 
 
 @router.patch("/leads/{lead_id}", response_model=LeadOut, summary="Qualify: rating, notes, answers, assigned rep")

@@ -12,7 +12,15 @@ from sqlmodel import Session, col, select
 from mobile_api.deps import Me
 from server.api.deps import ServicesDep, SessionDep
 from server.rules.delivery import attendee_topic
-from server.rules.inbox import mark_clicked, mark_dismissed, mark_opened, mark_read, subscribe_push, unsubscribe_push
+from server.rules.inbox import (
+    mark_clicked,
+    mark_dismissed,
+    mark_opened,
+    mark_read,
+    subscribe_push,
+    unread_count,
+    unsubscribe_push,
+)
 from server.store.rules_models import Notification
 
 router = APIRouter(prefix="/app/v1", tags=["app: notifications"])
@@ -76,10 +84,9 @@ def inbox(me: Me, session: SessionDep,
           unread_only: bool = False,
           limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Inbox:  # fmt: skip
     rows = missed_since(session, me.id, after, None, limit)
-    unread = [n for n in missed_since(session, me.id, None, None, 1000) if n.read_at is None]
     if unread_only:
         rows = [n for n in rows if n.read_at is None]
-    return Inbox(unread=len(unread), items=[NotificationOut(**notification_json(n)) for n in rows])
+    return Inbox(unread=unread_count(session, me.id), items=[NotificationOut(**notification_json(n)) for n in rows])
 
 
 ACTIONS = {"read": mark_read, "open": mark_opened, "click": mark_clicked, "dismiss": mark_dismissed}

@@ -7,7 +7,7 @@ consent) and background badges. Then:
 1. a separate process publishes background sighting batches at ``rate`` sightings/s (every scanner hears
    every background badge, strongly at its home booth); the bench reports what the ingest actually stored
    per second (``background_sightings_per_s``) next to what was published;
-2. probes, staggered over the run, connect to ``/api/v1/notifications/ws`` and stand at booth 0: its scanner
+2. probes, staggered over the run, connect to ``/app/v1/ws`` and stand at booth 0: its scanner
    hears them every 2 s window, at the current time. Presence announces a visit once it lasted
    ``min_visit_s``; the window that completes it is the *zone entry*. Latency = the push's arrival on the
    WebSocket minus that window's publish time (everything between: broker, ingest commit, presence,
@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import Session
 
+from edge.mqtt_url import parse_mqtt_url
 from edge.protocol import BeaconFormat, Sighting, SightingBatch, ibeacon_id, topic_for
 from server.bench.local import free_port
-from server.core.config import parse_mqtt_url
 
 EVENT = "bench"
 UUID = "5a4bcfce-174e-4bac-a814-092e77f6b7e5"
@@ -46,7 +47,7 @@ ADMIN = "bench-admin-token"
 
 def _client(url: str, name: str) -> mqtt.Client:
     endpoint = parse_mqtt_url(url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{name}-{uuid.uuid4().hex[:6]}")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"{name}-{uuid.uuid4().hex[:6]}")
     if endpoint.username:
         client.username_pw_set(endpoint.username, endpoint.password)
     client.max_queued_messages_set(0)
@@ -57,8 +58,9 @@ def _client(url: str, name: str) -> mqtt.Client:
 
 def _seed(database_url: str, probes: int, background: int, now: float) -> None:
     from server.core.config import load_settings
+    from server.domain.model import ZoneKind
     from server.store.db import make_engine, migrate
-    from server.store.models import Attendee, Device, Event, Zone, ZoneKind
+    from server.store.models import Attendee, Device, Event, Zone
 
     engine = make_engine(load_settings(database_url=database_url).sqlalchemy_url)
     migrate(engine)
@@ -136,13 +138,19 @@ def _listen(ws_url: str, probe: _Probe, deadline: float, ready: threading.Event)
 
     with connect(ws_url, open_timeout=10) as ws:
         ws.recv(timeout=10)  # hello
+        ws.recv(timeout=10)  # replayed: nothing (a first connection)
         ready.set()
-        try:
-            text = ws.recv(timeout=max(1.0, deadline - time.time()))
-        except (TimeoutError, ConnectionClosed):  # no push in time / the server is shutting down
-            return
+        while True:  # the first notification; heartbeat pings are answered, they only keep the socket open
+            try:
+                text = ws.recv(timeout=max(1.0, deadline - time.time()))
+            except (TimeoutError, ConnectionClosed):  # no push in time / the server is shutting down
+                return
+            message = orjson.loads(text)
+            if message.get("type") == "notification":
+                break
+            ws.send('{"type": "pong"}')
         probe.received_at = time.time()
-        probe.message = orjson.loads(text)
+        probe.message = message
 
 
 def _latency_ms(probe: _Probe, min_visit_s: float) -> float | None:
@@ -220,10 +228,10 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
     import uvicorn
 
     from server.app import create_app
+    from server.bench.rules import measure_rule_throughput
     from server.core.config import load_settings
     from server.domain.model import VisitStarted
     from server.domain.presence import PresenceParams
-    from server.domain.rules_bench import measure_rule_throughput
     from server.rules.store import row_of
     from server.store.rules_models import RuleRow
 
@@ -308,7 +316,7 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
     end = load_started + spread + stay + 5.0
     for probe in plan:
         listening = threading.Event()
-        threading.Thread(target=_listen, args=(f"ws://127.0.0.1:{port}/api/v1/notifications/ws?token={tokens[probe.index]}",
+        threading.Thread(target=_listen, args=(f"ws://127.0.0.1:{port}/app/v1/ws?token={tokens[probe.index]}",
                                                probe, end + 10, listening), daemon=True).start()  # fmt: skip
         listening.wait(10)
 
@@ -316,7 +324,7 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
 
     def edit(version: int) -> None:
         data = {**rule, "version": version, "name": f"Booth 0 welcome v{version}"}
-        from server.domain.rules_load import parse_rule
+        from server.domain.rules.parse import parse_rule
 
         with Session(services.engine) as s:
             s.add(row_of(parse_rule(data), EVENT, "bench", time.time()))

@@ -114,9 +114,12 @@ class Settings(BaseSettings):
     # --- attendee app (mobile_api): sign-in codes by email
     smtp_url: str | None = Field(
         default=None,
-        description="smtp://[user:password@]host[:port] (smtps:// for TLS). Unset: sign-in codes are only logged.",
+        description=(
+            "smtp://[user:password@]host[:port] (STARTTLS whenever credentials are set), smtps:// for implicit "
+            "TLS. Rule emails, rep alerts and sign-in codes. Unset: sign-in codes are only logged."
+        ),
     )
-    mail_from: str = Field(default="touchpoints@localhost", description="Sender address of sign-in emails.")
+    mail_from: str = Field(default="touchpoints@localhost", description="Sender address of every email.")
 
     # --- trigger rules: Web Push
     vapid_private_key: SecretStr | None = Field(

@@ -2,11 +2,12 @@
 one-line summary for people (CRM notes, rep alerts).
 
 Pure: the caller passes one attendee's taps, visits and attendances, plus the venue; ``now`` and the time zone
-used for "days" and clock times are parameters. Loading the stage model from a file is the only I/O and lives in
-:func:`load_stage_model` / :func:`default_stage_model`.
+used for "days" and clock times are parameters. Reading the stage model's file is an adapter's job
+(:mod:`server.config.load`): :func:`parse_stage_model` takes the parsed mapping.
 
-The journey map is data (``defaults/stages.yaml``): ordered stages, each with an entry condition in a deliberately
-small language, so organisers can change the map without code and a new map re-stages everybody consistently.
+The journey map is data (``server/config/defaults/stages.yaml``): ordered stages, each with an entry
+condition in a deliberately small language, so organisers can change the map without code and a new map
+re-stages everybody consistently.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-import yaml
-
+from server.domain.checkin import is_check_in_zone
 from server.domain.model import (
     AgendaSession,
     Attendance,
@@ -69,8 +67,8 @@ def build_journey(
     input order, so the same inputs always give the same list).
 
     * ``registration`` at ``registered_at``;
-    * ``check_in``: the first arrival of each day (in ``tz``), the earlier of a tap at an entrance reader and a
-      visit to an entrance zone; ``details["by"]`` says which;
+    * ``check_in``: the first arrival of each day (in ``tz``), the earlier of a tap at a reader in a check-in
+      zone and a visit to one (:mod:`server.domain.checkin`: the entrances); ``details["by"]`` says which;
     * ``tap`` for every tap (``ref`` = reader, ``zone_id`` from ``tap_zone``);
     * ``session_attended`` per attendance, stamped at the session's start so sessions sort by the agenda
       (``ref`` session id, ``dwell_s`` present seconds, ``details`` title, share, tags, by_tap);
@@ -95,7 +93,7 @@ def build_journey(
     for tap in taps:
         zone_id = readers.get(tap.device_id)
         entries.append(JourneyEntry(tap.at, JourneyKind.TAP, zone_id=zone_id, ref=tap.device_id))
-        if zone_id is not None and _kind_of(zone_by_id, zone_id) is ZoneKind.ENTRANCE:
+        if zone_id is not None and is_check_in_zone(_kind_of(zone_by_id, zone_id)):
             arrivals.append((tap.at, zone_id, "tap"))
 
     attended_spans: dict[str, list[tuple[float, float]]] = defaultdict(list)  # room -> attended sessions
@@ -125,7 +123,7 @@ def build_journey(
         end = visit.ended_at if visit.ended_at is not None else now
         dwell = visit.dwell_s(now) if end is not None else None
         details: dict[str, object] = {"open": True} if visit.ended_at is None else {}
-        if kind is ZoneKind.ENTRANCE:
+        if is_check_in_zone(kind):
             arrivals.append((visit.started_at, visit.zone_id, "visit"))
         if kind is ZoneKind.BOOTH:
             exhibitor = zone_by_id[visit.zone_id].exhibitor_id
@@ -195,17 +193,6 @@ def parse_stage_model(data: Mapping[str, Any]) -> StageModel:
     if len(set(names)) != len(names):
         raise ValueError(f"stage model: duplicate stage names in {names}")
     return StageModel(version=str(data.get("version", "unversioned")), stages=tuple(stages))
-
-
-def load_stage_model(source: str | Path) -> StageModel:
-    """Read a stage model from a file path or from YAML/JSON text (JSON is valid YAML)."""
-    text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-    return parse_stage_model(yaml.safe_load(text))
-
-
-def default_stage_model() -> StageModel:
-    """The shipped journey map, ``server/domain/defaults/stages.yaml``."""
-    return load_stage_model(resources.files("server.domain.defaults").joinpath("stages.yaml").read_text("utf-8"))
 
 
 def stage_of(entries: Sequence[JourneyEntry], score: float | Decimal | None, model: StageModel) -> str:

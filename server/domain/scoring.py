@@ -1,8 +1,9 @@
 """Engagement score, per-exhibitor lead score and fit grade: models as data, every number explained.
 
 Pure: journey entries, a model and ``now`` in; a :class:`Score` out whose breakdown lines sum *exactly* to the
-total. Loading a model from YAML/JSON (:func:`load_scoring_model`, :func:`default_scoring_model`) is the only
-I/O. The published formula with a worked example is docs/scoring.md; the tests reproduce its numbers.
+total. Reading a model's YAML/JSON file is an adapter's job (:mod:`server.config.load`);
+:func:`parse_scoring_model` takes the parsed mapping. The published formula with a worked example is
+docs/scoring.md; the tests reproduce its numbers.
 
 Why Decimal: a breakdown is only trustworthy if its lines add up to the total a sales rep sees. Each line is
 rounded once to a hundredth of a point (:data:`CENT`, half up) and the total is the sum of the rounded lines, so
@@ -17,12 +18,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from importlib import resources
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import yaml
 
 from server.domain.journey import KIND_ORDER
 from server.domain.model import AttendeeProfile, JourneyEntry, JourneyKind
@@ -253,7 +250,8 @@ def decay_factor(age_s: float, half_life_days: float | None) -> float:
     """
     if half_life_days is None or age_s <= 0:
         return 1.0
-    return round(0.5 ** (age_s / (half_life_days * SECONDS_PER_DAY)), DECAY_DIGITS)
+    factor: float = 0.5 ** (age_s / (half_life_days * SECONDS_PER_DAY))  # float ** float is typed Any
+    return round(factor, DECAY_DIGITS)
 
 
 def _raw(entry: JourneyEntry, rule: Rule, weight: float) -> tuple[float, str]:
@@ -385,14 +383,3 @@ def parse_fit_model(data: Mapping[str, Any]) -> FitModel:
     if not grades or grades[-1][1] > 0:
         raise ValueError("fit model: 'grades' needs a lowest grade with minimum 0, so every profile gets one")
     return FitModel(tuple(criteria), grades)
-
-
-def load_scoring_model(source: str | Path) -> ScoringModel:
-    """Read a scoring model from a file path or from YAML/JSON text (JSON is valid YAML)."""
-    text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
-    return parse_scoring_model(yaml.safe_load(text))
-
-
-def default_scoring_model() -> ScoringModel:
-    """The shipped model, ``server/domain/defaults/scoring.yaml``."""
-    return load_scoring_model(resources.files("server.domain.defaults").joinpath("scoring.yaml").read_text("utf-8"))

@@ -16,10 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session, col, select
 
+from server.config.load import default_scoring_model, default_stage_model
 from server.domain import model as domain
 from server.domain.attendance import session_attendance
-from server.domain.journey import StageModel, build_journey, default_stage_model, stage_of, summarize
-from server.domain.scoring import ScoringModel, default_scoring_model, grade, score
+from server.domain.journey import StageModel, build_journey, stage_of, summarize
+from server.domain.scoring import ScoringModel, grade, score
 from server.live.venue import Venue, load_venue
 from server.store.db import dialect_insert
 from server.store.models import NOT_A_SIGHTING, Attendee, AttendeeScore, Touchpoint, Visit

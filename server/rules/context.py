@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import true
 from sqlmodel import Session, col, select
 
-from server.domain.rules_context import AttendeeContext, Consents, Exhibitor, VenueContext
+from server.domain.rules.context import AttendeeContext, Consents, Exhibitor, VenueContext
 from server.live.journeys import load_journey, profile_of
 from server.live.venue import load_venue
 from server.store.models import (

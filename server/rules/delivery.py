@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlmodel import col
 
-from server.domain.guards import Channel
-from server.domain.rules_events import Decision
+from server.domain.rules.events import Decision
+from server.domain.rules.guards import Channel
 from server.store.app_models import ExhibitorUser
 from server.store.db import dialect_insert, insert_new
 from server.store.models import Attendee, Touchpoint, TouchpointType

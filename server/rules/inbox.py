@@ -7,6 +7,7 @@ connected, so an app that comes online catches up from here. Use from any API mo
     from server.rules.inbox import list_inbox, mark_read, mark_opened, mark_clicked, mark_dismissed
 
     items = list_inbox(session, "alice", unread_only=False, limit=50)      # newest first, dismissed left out
+    unread_count(session, "alice")                       # the inbox badge
     mark_read(session, "alice", note_id, now)            # -> the Notification, or None if not hers
     mark_opened(session, "alice", note_id, now)          # also records a notification_opened touchpoint (once)
     mark_clicked(session, "alice", note_id, now)         # clicked implies opened
@@ -15,14 +16,14 @@ connected, so an app that comes online catches up from here. Use from any API mo
     unsubscribe_push(session, "alice", endpoint)
 
 Live delivery: the rules publish ``{"type": "notification", "notification": {...}}`` on the hub topic
-``attendee:<id>`` (``services.hub.subscribe(...)`` in a WebSocket handler; see
-``server/api/routes/notifications.py`` for a minimal one). Opens and clicks feed journeys and rule metrics
-(mark the attendee's score dirty after them: ``services.scores.mark([attendee_id])``).
+``attendee:<id>`` (``services.hub.subscribe(...)`` in a WebSocket handler; see :mod:`mobile_api.ws`). Opens
+and clicks feed journeys and rule metrics (mark the attendee's score dirty after them:
+``services.scores.mark([attendee_id])``).
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from server.rules.delivery import attendee_topic, record_touchpoint
 from server.store.models import TouchpointType
@@ -39,7 +40,13 @@ def list_inbox(session: Session, attendee_id: str, *, unread_only: bool = False,
 
 
 def unread_count(session: Session, attendee_id: str) -> int:
-    return len(list_inbox(session, attendee_id, unread_only=True, limit=1000))
+    """Unread, not dismissed: the badge on the app's inbox (counted in SQL, however long the inbox)."""
+    query = select(func.count()).where(
+        col(Notification.recipient) == attendee_topic(attendee_id),
+        col(Notification.dismissed_at).is_(None),
+        col(Notification.read_at).is_(None),
+    )
+    return int(session.exec(query).one())
 
 
 def _own(session: Session, attendee_id: str, notification_id: str) -> Notification | None:

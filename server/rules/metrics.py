@@ -1,5 +1,5 @@
 """Rule metrics from the store: decisions, deliveries and goal touchpoints into the pure
-:func:`~server.domain.rule_metrics.compute_rule_metrics`, out as JSON-ready dicts.
+:func:`~server.domain.rules.metrics.compute_rule_metrics`, out as JSON-ready dicts.
 
 Deliveries: a notification's ``delivered_at`` / ``opened_at`` (pushes), a sent email outbox row. Goals: the
 attendees' touchpoints (lead scans, app actions, opens ...) and their visits as ``booth_visit`` /
@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from server.domain.guards import Channel, SuppressionReason
 from server.domain.model import ZoneKind
-from server.domain.rule_metrics import Counts, DeliveryRecord, GoalTouchpoint, compute_rule_metrics
-from server.domain.rules_events import Decision, Outcome
-from server.domain.rules_model import Goal
+from server.domain.rules.events import Decision, Outcome
+from server.domain.rules.guards import Channel, SuppressionReason
+from server.domain.rules.metrics import Counts, DeliveryRecord, GoalTouchpoint, compute_rule_metrics
+from server.domain.rules.model import Goal
 from server.rules.store import latest_rows, rule_of
 from server.store.models import NOT_A_SIGHTING, Touchpoint, TouchpointType, Visit, Zone
 from server.store.rules_models import ActionOutbox, Notification, OutboxStatus, RuleDecision

@@ -21,8 +21,8 @@ import httpx
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import col
 
+from server.mail import Mailer
 from server.rules.delivery import NOTIFICATION, notification_message, record_touchpoint
-from server.rules.mailer import Mailer
 from server.rules.webpush import WebPushSender
 from server.store.app_models import LEAD_HOT_RATING, LEAD_SOURCE_RULE, ExhibitorUser, Lead, lead_contact
 from server.store.db import insert_new

@@ -32,10 +32,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.domain import model as domain
-from server.domain.guards import Channel, GuardParams
-from server.domain.rules_context import AttendeeContext
-from server.domain.rules_engine import RuleEngine
-from server.domain.rules_events import (
+from server.domain.rules.context import AttendeeContext
+from server.domain.rules.engine import RuleEngine
+from server.domain.rules.events import (
     Decision,
     RuleEvent,
     ScoreChanged,
@@ -44,13 +43,14 @@ from server.domain.rules_events import (
     TapEvent,
     from_visit_event,
 )
-from server.domain.rules_events import VisitEnded as RuleVisitEnded
-from server.domain.rules_model import RepAlertAction
+from server.domain.rules.events import VisitEnded as RuleVisitEnded
+from server.domain.rules.guards import Channel, GuardParams
+from server.domain.rules.model import RepAlertAction
 from server.live.hub import Hub
+from server.mail import Mailer
 from server.rules import store
 from server.rules.context import attendee_contexts, journey_summary, venue_context
 from server.rules.delivery import AfterCommit, attendee_topic, execute, exhibitor_topic
-from server.rules.mailer import Mailer
 from server.rules.outbox import OutboxWorker
 from server.rules.webpush import WebPushSender
 from server.store.models import Device

@@ -4,7 +4,7 @@ Versioning: creating a rule writes version 1, an edit writes version N+1 (the ol
 when a decision was taken is known), pause/resume flips ``enabled`` on the latest version. The engine runs
 the latest version of each id when it is enabled — :func:`active_rules` hands it exactly those.
 
-Seeding: on the first start of an event the templates of ``server/domain/defaults/campaigns.yaml`` are
+Seeding: on the first start of an event the templates of ``server/config/defaults/campaigns.yaml`` are
 copied in as version 1 owned by the organizer; a template already present (any version) is left alone,
 so seeding is idempotent and never undoes an organizer's edit.
 """
@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import Connection, func
 from sqlmodel import Session, col, select
 
-from server.domain.rules_events import Decision
-from server.domain.rules_load import dump_rule, load_seed_campaigns, parse_rule
-from server.domain.rules_model import Rule
-from server.domain.rules_state import EngineState
+from server.config.load import load_seed_campaigns
+from server.domain.rules.events import Decision
+from server.domain.rules.model import Rule
+from server.domain.rules.parse import dump_rule, parse_rule
+from server.domain.rules.state import EngineState
 from server.store.db import dialect_insert, insert_new
 from server.store.rules_models import RuleDecision, RuleEngineState, RuleRow
 

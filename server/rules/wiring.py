@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.rules.mailer import SmtpMailer
+from server.mail import SmtpMailer
 from server.rules.service import RuleService
 from server.rules.webpush import WebPushSender
 

@@ -40,7 +40,7 @@ class RuleRow(SQLModel, table=True):
     owner: str = Field(max_length=128)  # "organizer" or "exhibitor:<id>"
     campaign_id: str = Field(max_length=64, index=True)
     enabled: bool = True
-    definition: dict[str, Any] = _json_dict()  # the rule as JSON (server.domain.rules_load.dump_rule)
+    definition: dict[str, Any] = _json_dict()  # the rule as JSON (server.domain.rules.parse.dump_rule)
     created_at: float
     created_by: str = Field(default="system", max_length=128)
     updated_at: float  # pause/resume touch it: the engine reloads when it changes

@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 
+import pytest
 from app_support import Inbox, bearer, sign_in, staff_sign_in
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
-from support import T0, LiveServer, tap, wait_until
+from support import EVENT, T0, LiveServer, tap, wait_until
 
 from server.store.app_models import Lead
-from server.store.models import Touchpoint
+from server.store.models import Touchpoint, Visit
 
 
 def lead_scans(engine: Engine) -> list[Touchpoint]:
@@ -161,3 +163,29 @@ def test_the_first_tap_at_the_booth_claims_a_lead_a_rule_created_and_is_recorded
         [lead] = session.exec(select(Lead))
     assert (lead.source, lead.captured_by, lead.rating) == ("nfc", "booth-1-scanner", 4)  # the rule's rating stays
     assert wait_until(lambda: len(lead_scans(engine)) == 1 and lead_scans(engine)[0].occurred_at == T0)
+
+
+def test_a_lead_shows_its_score_for_this_exhibitor_from_the_attendees_journey(
+    app: TestClient, smtp: Inbox, engine: Engine
+):
+    now = time.time()
+    with Session(engine) as s:  # Alice spent 12 minutes at Acme's booth; Bob never came by
+        s.add(Visit(attendee_id="alice", event_id=EVENT, zone_id="booth-1", started_at=now - 780, ended_at=now - 60))
+        s.commit()
+    acme = bearer(staff_sign_in(app, smtp, "rep@acme.example", "acme"))
+    globex = bearer(staff_sign_in(app, smtp, "rep@globex.example", "globex"))
+    scores = {}
+    for exhibitor, headers in (("acme", acme), ("globex", globex)):
+        for badge in ("B0001", "B0002"):
+            lead_id = app.post("/app/v1/exhibitor/leads", headers=headers, json={"badge_id": badge}).json()["id"]
+            lead = app.get(f"/app/v1/exhibitor/leads/{lead_id}", headers=headers).json()
+            scores[exhibitor, badge] = lead["lead_score"]
+    # A lead scan (15 points, just now) for everyone; Acme also gets Alice's visit: 2 + 1 per minute up to 10,
+    # decayed over its 13 minutes of age (x 0.9991): 11.99.
+    assert scores == {
+        ("acme", "B0001"): pytest.approx(15 + 11.99, abs=0.01),
+        ("acme", "B0002"): 15.0,
+        ("globex", "B0001"): 15.0,  # Acme's booth is nothing to Globex
+        ("globex", "B0002"): 15.0,
+    }
+    assert app.get("/app/v1/exhibitor/leads", headers=acme).json()[0]["lead_score"] is None  # the list stays light

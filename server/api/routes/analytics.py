@@ -15,6 +15,7 @@ from server.api.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, S
 from server.domain import analytics
 from server.domain import model as domain
 from server.domain.attendance import session_attendance, session_report
+from server.domain.checkin import check_in_places
 from server.live.journeys import load_journeys
 from server.live.venue import Venue, load_venue
 from server.store.models import (
@@ -53,20 +54,21 @@ def _at(readers: list[str]) -> Any:
     return col(Touchpoint.device_id).in_(readers) & col(Touchpoint.attendee_id).is_not(None)
 
 
-def _checked_in(session: Session, venue: Venue, event_id: str) -> set[str]:
-    """Attendees with a tap at an entrance reader or a visit to an entrance zone."""
-    entrances = {z.id for z in venue.zones if z.kind == domain.ZoneKind.ENTRANCE}
-    readers = [s.id for s in venue.scanners if s.zone_id in entrances]
+def checked_in(session: Session, venue: Venue, event_id: str) -> set[str]:
+    """Attendees with a check-in, as the journey defines it (:mod:`server.domain.checkin`), asked of the store:
+    a tap at a reader in a check-in zone, or a visit to one."""
+    places = check_in_places(venue.zones, venue.tap_zone)
     tapped = session.exec(
         select(Touchpoint.attendee_id).where(
+            col(Touchpoint.event_id) == event_id,
             col(Touchpoint.type) == "tap",
             NOT_A_SIGHTING,
-            col(Touchpoint.device_id).in_(readers),
+            col(Touchpoint.device_id).in_(places.reader_ids),
             col(Touchpoint.attendee_id).is_not(None),
         )
     )
     visited = session.exec(
-        select(Visit.attendee_id).where(col(Visit.event_id) == event_id, col(Visit.zone_id).in_(entrances))
+        select(Visit.attendee_id).where(col(Visit.event_id) == event_id, col(Visit.zone_id).in_(places.zone_ids))
     )
     return {a for a in tapped if a} | set(visited)
 
@@ -76,7 +78,7 @@ def attendance(session: SessionDep, services: ServicesDep, _caller: Organizer) -
     event_id = services.settings.event_id
     venue = load_venue(session, event_id)
     registered = {a.id for a in _attendees(session, event_id)}
-    return asdict(analytics.registration_attendance(registered, _checked_in(session, venue, event_id) & registered))
+    return asdict(analytics.registration_attendance(registered, checked_in(session, venue, event_id) & registered))
 
 
 @router.get("/sessions", summary="Per session: registered, attended, no-shows, fill, average share and dwell")
@@ -161,7 +163,7 @@ def funnel(session: SessionDep, services: ServicesDep, _caller: Organizer) -> li
 
 
 def _default_stages() -> Any:
-    from server.domain.journey import default_stage_model
+    from server.config.load import default_stage_model
 
     return default_stage_model()
 

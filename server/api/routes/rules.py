@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from server.api.deps import Organizer, Principal, ServicesDep, SessionDep, require
-from server.domain.rules_load import RuleValidationError, dump_rule, parse_rule, venue_problems
-from server.domain.rules_model import Rule
+from server.domain.rules.model import Rule
+from server.domain.rules.parse import RuleValidationError, dump_rule, parse_rule, venue_problems
 from server.rules.context import venue_context
 from server.rules.metrics import rule_metrics
 from server.rules.store import latest_rows, row_of, versions_of

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from server.config.load import default_stage_model
 from server.domain.analytics import (
     BoothTraffic,
     EngagedAttendee,
@@ -25,7 +26,6 @@ from server.domain.analytics import (
     top_engaged,
 )
 from server.domain.attendance import session_report
-from server.domain.journey import default_stage_model
 from server.domain.model import AgendaSession, Attendance, JourneyEntry, JourneyKind, Visit, Zone, ZoneKind
 from server.domain.scoring import Score
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from server.config.load import default_stage_model, load_stage_model
 from server.domain.journey import (
     build_journey,
     condition_holds,
-    default_stage_model,
-    load_stage_model,
     order_entries,
     stage_of,
     summarize,

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from server.domain.journey import default_stage_model, stage_of
+from server.config.load import default_scoring_model, default_stage_model, load_scoring_model
+from server.domain.journey import stage_of
 from server.domain.model import AttendeeProfile, JourneyEntry, JourneyKind
 from server.domain.scoring import (
     Score,
     decay_factor,
-    default_scoring_model,
     grade,
     lead_score,
-    load_scoring_model,
     parse_scoring_model,
     score,
 )
@@ -277,7 +276,7 @@ def test_an_exhibitors_own_session_and_content_count_in_full() -> None:
 def _default_data() -> dict[str, object]:
     import yaml
 
-    return dict(yaml.safe_load((Path(__file__).parents[3] / "server/domain/defaults/scoring.yaml").read_text()))
+    return dict(yaml.safe_load((Path(__file__).parents[3] / "server/config/defaults/scoring.yaml").read_text()))
 
 
 # --- fit grade ------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from support import T0, seed_small_venue
 
-from server.domain.rules_load import parse_rule
+from server.domain.rules.parse import parse_rule
 from server.live.hub import Hub
 from server.rules.service import RuleService
 from server.rules.store import row_of

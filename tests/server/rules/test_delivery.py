@@ -23,10 +23,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from support import T0, wait_until
 
-from server.domain.rules_events import AppAction, ZoneEntered
+from server.domain.rules.events import AppAction, ZoneEntered
 from server.live.hub import Hub
+from server.mail import SmtpMailer
 from server.rules.inbox import list_inbox, mark_clicked, subscribe_push
-from server.rules.mailer import SmtpMailer
 from server.rules.webpush import WebPushSender, generate_vapid_keys
 from server.store.app_models import Lead
 from server.store.models import Attendee, Touchpoint
@@ -315,8 +315,8 @@ def test_the_engine_state_survives_a_restart(venue, make_service):
 
 def test_a_replayed_decision_is_recognised_and_its_push_not_repeated_on_every_database(venue):
     # On PostgreSQL, SQLAlchemy reported rowcount -1 for these ON CONFLICT inserts, so every replay looked new.
-    from server.domain.guards import Channel
-    from server.domain.rules_events import Decision, Outcome
+    from server.domain.rules.events import Decision, Outcome
+    from server.domain.rules.guards import Channel
     from server.rules import store
     from server.rules.delivery import AfterCommit, execute
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from conftest import PUSH_RULE
 
-from server.domain.rules_context import VenueContext
-from server.domain.rules_engine import RuleEngine
-from server.domain.rules_load import parse_rule
+from server.domain.rules.context import VenueContext
+from server.domain.rules.engine import RuleEngine
+from server.domain.rules.parse import parse_rule
 
 
 def test_a_paused_latest_version_does_not_fall_back_to_an_older_one():

@@ -17,8 +17,8 @@ from typing import Any, cast
 import pytest
 from fastapi import WebSocketDisconnect
 
+import mobile_api.routes.legacy_notifications as notifications
 import mobile_api.ws as app_ws
-import server.api.routes.notifications as notifications
 import server.api.routes.registrations as registrations
 from server.dashboard.feed import TOPIC_ALL, DashboardFeed
 from server.live.hub import Hub, subscribe_in_thread
@@ -187,8 +187,8 @@ class Phone:
 def test_attendee_sockets_subscribing_while_redis_hangs_leave_the_event_loop_free(
     socket_of: str, monkeypatch: pytest.MonkeyPatch
 ):
+    # Both sockets (the app's and the deprecated /api/v1/notifications/ws alias) look the token up here.
     monkeypatch.setattr(app_ws, "_authenticate", lambda _s, _t: app_ws.Listener(1, "hash", "attendee:alice"))
-    monkeypatch.setattr(notifications, "attendee_of_token", lambda _s, _t: "alice")
     with unresponsive_redis() as url:
         hub = RedisHub(url, "demo", "tpt-hung")
         hub.start()  # its subscriber thread is stuck on Redis: a new subscription waits SUBSCRIBE_WAIT_S for it
@@ -198,7 +198,7 @@ def test_attendee_sockets_subscribing_while_redis_hangs_leave_the_event_loop_fre
             if socket_of == "app":
                 serving = [asyncio.ensure_future(app_ws.app_socket(cast(Any, phone))) for phone in phones]
             else:
-                serving = [asyncio.ensure_future(notifications.stream(cast(Any, phone), token="t")) for phone in phones]
+                serving = [asyncio.ensure_future(notifications.stream(cast(Any, phone))) for phone in phones]
             late = await lateness_of_the_loop(2 * SUBSCRIBE_WAIT_S)
             for phone in phones:
                 await asyncio.wait_for(phone.received("hello"), 2)  # sent once subscribed
@@ -246,15 +246,15 @@ def test_a_registration_import_telling_a_hung_redis_leaves_the_event_loop_free(m
 
 
 def test_a_slow_token_lookup_on_the_notifications_socket_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch):
-    def slow_lookup(_session: Any, _token: str) -> str:
+    def slow_lookup(_services: Any, _token: str) -> app_ws.Listener:
         time.sleep(0.5)  # a database that takes its time to answer
-        return "alice"
+        return app_ws.Listener(1, "hash", "attendee:alice")
 
-    monkeypatch.setattr(notifications, "attendee_of_token", slow_lookup)
+    monkeypatch.setattr(app_ws, "_authenticate", slow_lookup)
     phones = [Phone(api_worker(cast(RedisHub, Hub())), token="t") for _ in range(3)]
 
     async def scenario() -> float:
-        serving = [asyncio.ensure_future(notifications.stream(cast(Any, phone), token="t")) for phone in phones]
+        serving = [asyncio.ensure_future(notifications.stream(cast(Any, phone))) for phone in phones]
         late = await lateness_of_the_loop(1.0)
         for phone in phones:
             await asyncio.wait_for(phone.received("hello"), 2)

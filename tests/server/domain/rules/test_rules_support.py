@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.domain.guards import GuardParams
 from server.domain.model import AgendaSession, AttendeeProfile, Zone, ZoneKind
-from server.domain.rules_context import AttendeeContext, Consents, Exhibitor, VenueContext
-from server.domain.rules_engine import RuleEngine
-from server.domain.rules_events import Decision
-from server.domain.rules_model import Rule
+from server.domain.rules.context import AttendeeContext, Consents, Exhibitor, VenueContext
+from server.domain.rules.engine import RuleEngine
+from server.domain.rules.events import Decision
+from server.domain.rules.guards import GuardParams
+from server.domain.rules.model import Rule
 
 T0 = 1_717_232_400.0  # 2024-06-01 09:00 UTC; the venue runs on UTC so local times read directly
 MIN, HOUR, DAY = 60.0, 3600.0, 86400.0

@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from server.domain.guards import DAY_S, Channel, SuppressionReason
-from server.domain.rules_events import Decision
-from server.domain.rules_model import Goal
+from server.domain.rules.events import Decision
+from server.domain.rules.guards import DAY_S, Channel, SuppressionReason
+from server.domain.rules.model import Goal
 
 PERCENTILES = (50, 90, 99)  # median, the unlucky tenth, the worst-off hundredth
 

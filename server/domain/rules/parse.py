@@ -1,29 +1,26 @@
-"""Loading rules from YAML/JSON, dumping them for the store/API, and checking them against the venue.
+"""Rules from plain mappings, dumped back for the store/API, and checked against the venue.
 
-Every problem comes with its path, and all problems of a file are reported at once so an organizer fixes
+Every problem comes with its path, and all problems of a document are reported at once so an organizer fixes
 it in one pass. Example::
 
-    load_rules("rules: [{id: x, name: X, campaign_id: c, trigger: {type: dwell_reached, dwell_s: -1}, ...}]")
+    rules_from_mapping({"rules": [{"id": "x", ..., "trigger": {"type": "dwell_reached", "dwell_s": -1}}]})
     # RuleValidationError: rules: rules[0].trigger.dwell_reached.dwell_s: Input should be greater than 0
 
-:func:`load_seed_campaigns` returns the seed templates shipped in ``server/domain/defaults/campaigns.yaml``.
+Pure: reading YAML text or files is the adapters' job (:mod:`server.config.load` parses the text and hands
+the mapping here), so the rules core never touches a file.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from server.domain.model import ZoneKind
-from server.domain.rules_context import VenueContext
-from server.domain.rules_model import Rule, SequenceTrigger, SessionLeftEarlyTrigger, TimeTrigger, ZoneFilter
-
-SEED_CAMPAIGNS_PATH = Path(__file__).parent / "defaults" / "campaigns.yaml"
+from server.domain.rules.context import VenueContext
+from server.domain.rules.model import Rule, SequenceTrigger, SessionLeftEarlyTrigger, TimeTrigger, ZoneFilter
 
 
 class RuleValidationError(ValueError):
@@ -51,16 +48,12 @@ def parse_rule(data: Mapping[str, Any], path: str = "rule") -> Rule:
         ) from None
 
 
-def load_rules(source: str | Mapping[str, Any], *, name: str = "rules") -> list[Rule]:
-    """Rules from YAML/JSON text or a parsed mapping with ``rules:`` and/or ``campaigns:`` (each with ``rules:``).
+def rules_from_mapping(data: object, *, name: str = "rules") -> list[Rule]:
+    """Rules from a parsed document with ``rules:`` and/or ``campaigns:`` (each with ``rules:``).
 
     A rule inside a campaign inherits the campaign's ``id`` as ``campaign_id``. Every problem is collected
     before raising, so an organizer fixes a file in one pass.
     """
-    try:
-        data: Any = yaml.safe_load(source) if isinstance(source, str) else source
-    except yaml.YAMLError as exc:
-        raise RuleValidationError([f"{name}: not valid YAML/JSON: {exc}"]) from None
     if not isinstance(data, Mapping):
         raise RuleValidationError([f"{name}: expected a mapping with 'rules' or 'campaigns'"])
     entries: list[tuple[str, Any]] = []
@@ -129,8 +122,3 @@ def venue_problems(rule: Rule, venue: VenueContext) -> list[str]:
     if exhibitor is not None and exhibitor not in venue.exhibitors:
         problems.append(f"{rule.id}.owner: unknown exhibitor {exhibitor!r}")
     return problems
-
-
-def load_seed_campaigns(path: Path = SEED_CAMPAIGNS_PATH) -> list[Rule]:
-    """The seed campaign templates (validated); adapters copy them into the store for a new event."""
-    return load_rules(path.read_text(encoding="utf-8"), name=path.name)

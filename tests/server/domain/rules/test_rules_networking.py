@@ -6,9 +6,9 @@ import json
 
 from test_rules_support import HOUR, MIN, T0, attendee, engine, summary
 
-from server.domain.networking import NEARBY_REPEAT_WINDOW_S, NetworkingHistory, contacts_nearby
-from server.domain.rules_context import Consents
-from server.domain.rules_state import EngineState
+from server.domain.rules.context import Consents
+from server.domain.rules.networking import NEARBY_REPEAT_WINDOW_S, NetworkingHistory, contacts_nearby
+from server.domain.rules.state import EngineState
 
 ANNA_BEN = frozenset({"anna", "ben"})
 

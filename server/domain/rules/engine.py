@@ -2,13 +2,13 @@
 
 Use (the adapter owns I/O, persistence and timing)::
 
-    engine = RuleEngine(load_rules(text), venue, GuardParams(), state=None)
+    engine = RuleEngine(load_rules(text), venue, GuardParams(), state=None)  # load_rules: server.config.load
     decisions = engine.handle(ZoneEntered("a1", at=t, zone_id="b1"), attendee_ctx, now=t)
     decisions += engine.tick(now, attendees)          # every few seconds: dwell and time triggers
     engine.set_rules(new_rules)                       # live edit: applies from the next event/tick
     blob = engine.state.to_dict()                     # persist; RuleEngine(..., state=EngineState.from_dict(blob))
 
-Each :class:`~server.domain.rules_events.Decision` is one action for one attendee, ``fired`` (execute it) or
+Each :class:`~server.domain.rules.events.Decision` is one action for one attendee, ``fired`` (execute it) or
 ``suppressed`` with a reason (record it). A rule whose trigger, segment or conditions do not match yields
 nothing. Suppressed decisions carry no payload (nothing personal is kept for what was not sent).
 
@@ -38,28 +38,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 
-from server.domain.guards import PERSON_CHANNELS, Channel, GuardParams, Send, SuppressionReason, check_action
-from server.domain.model import AgendaSession, ZoneKind
-from server.domain.networking import NEARBY_REPEAT_WINDOW_S, NETWORKING_CAMPAIGN_ID, contacts_nearby
-from server.domain.rules_context import AttendeeContext, VenueContext
-from server.domain.rules_events import (
-    AppAction,
+from server.domain.model import AgendaSession
+from server.domain.rules.context import AttendeeContext, VenueContext
+from server.domain.rules.events import (
     Decision,
     DwellReached,
-    LeadScanned,
     NotificationDelivered,
     NotificationOpened,
     Outcome,
     RuleEvent,
-    ScoreChanged,
-    SessionLeft,
-    StageChanged,
-    TapEvent,
     VisitEnded,
     ZoneEntered,
-    event_zone,
 )
-from server.domain.rules_match import (
+from server.domain.rules.guards import PERSON_CHANNELS, Channel, GuardParams, Send, SuppressionReason, check_action
+from server.domain.rules.index import RuleIndex
+from server.domain.rules.match import (
     Scene,
     channel_of,
     conditions_match,
@@ -69,87 +62,15 @@ from server.domain.rules_match import (
     step_matches,
     template_values,
 )
-from server.domain.rules_model import (
-    AppActionTrigger,
-    DwellReachedTrigger,
+from server.domain.rules.model import (
     EmailAction,
     Rule,
     SequenceTrigger,
-    StepTrigger,
     TimeAnchor,
     TimeTrigger,
-    ZoneFilter,
 )
-from server.domain.rules_state import EngineState, OpenVisit
-
-EVENT_TRIGGER: dict[type[RuleEvent], str] = {
-    ZoneEntered: "zone_entered",
-    DwellReached: "dwell_reached",
-    VisitEnded: "visit_ended",
-    SessionLeft: "session_left_early",
-    TapEvent: "tap",
-    LeadScanned: "lead_scanned",
-    AppAction: "app_action",
-    ScoreChanged: "score_crossed",
-    StageChanged: "stage_changed",
-}
-
-
-def _index_keys(step: StepTrigger) -> list[str]:
-    if isinstance(step, AppActionTrigger):
-        return [f"{step.type}/name:{step.name}"]
-    if isinstance(step, ZoneFilter) and (step.zone_ids or step.zone_kinds):
-        return [f"{step.type}/id:{z}" for z in step.zone_ids] + [f"{step.type}/kind:{k}" for k in step.zone_kinds]
-    return [f"{step.type}/*"]
-
-
-class RuleIndex:
-    """Rules bucketed by what can trigger them; candidates come back in (id, version) order."""
-
-    def __init__(self, rules: Iterable[Rule]) -> None:
-        latest: dict[str, Rule] = {}
-        for rule in rules:
-            if rule.id not in latest or rule.version > latest[rule.id].version:
-                latest[rule.id] = rule
-        # The latest version decides: a paused latest version pauses the rule (no fallback to an older one).
-        self.rules: list[Rule] = sorted((r for r in latest.values() if r.enabled), key=lambda r: r.key)
-        self.buckets: dict[str, list[int]] = {}
-        self.time_rules: list[Rule] = []
-        for position, rule in enumerate(self.rules):
-            trigger = rule.trigger
-            if isinstance(trigger, TimeTrigger):
-                self.time_rules.append(rule)
-                continue
-            steps = trigger.steps if isinstance(trigger, SequenceTrigger) else (trigger,)
-            for key in {k for step in steps for k in _index_keys(step)}:
-                self.buckets.setdefault(key, []).append(position)
-
-    def candidates(self, event: RuleEvent, venue: VenueContext) -> list[Rule]:
-        trigger_type = EVENT_TRIGGER.get(type(event))
-        if trigger_type is None:
-            return []
-        keys = [f"{trigger_type}/*"]
-        zone_id = event_zone(event)
-        if zone_id is not None:
-            keys.append(f"{trigger_type}/id:{zone_id}")
-            zone = venue.zones.get(zone_id)
-            if zone is not None:
-                keys.append(f"{trigger_type}/kind:{zone.kind}")
-        if isinstance(event, AppAction):
-            keys.append(f"{trigger_type}/name:{event.name}")
-        positions = sorted({p for key in keys for p in self.buckets.get(key, ())})
-        return [self.rules[p] for p in positions]
-
-    def dwell_thresholds(self, zone_id: str, kind: ZoneKind | None) -> list[float]:
-        keys = ["dwell_reached/*", f"dwell_reached/id:{zone_id}", f"dwell_reached/kind:{kind}"]
-        thresholds: set[float] = set()
-        for position in {p for key in keys for p in self.buckets.get(key, ())}:
-            trigger = self.rules[position].trigger
-            steps = trigger.steps if isinstance(trigger, SequenceTrigger) else (trigger,)
-            for step in steps:
-                if isinstance(step, DwellReachedTrigger) and step.matches_zone(zone_id, kind):
-                    thresholds.add(step.dwell_s)
-        return sorted(thresholds)
+from server.domain.rules.networking import NEARBY_REPEAT_WINDOW_S, NETWORKING_CAMPAIGN_ID, contacts_nearby
+from server.domain.rules.state import EngineState, OpenVisit
 
 
 class RuleEngine:
@@ -393,7 +314,7 @@ class RuleEngine:
         now: float,
         window_s: float = NEARBY_REPEAT_WINDOW_S,
     ) -> list[Decision]:
-        """:func:`server.domain.networking.contacts_nearby` through the central guards (consent to push and to
+        """:func:`server.domain.rules.networking.contacts_nearby` through the central guards (consent to push and to
         tracking, quiet hours, not during a session, overall push caps); fired ones count toward the caps."""
         decisions: list[Decision] = []
         raw = contacts_nearby(zone_occupancy_by_attendee, connections, allows, self.state.networking, now, window_s)

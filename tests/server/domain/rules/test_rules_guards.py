@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from test_rules_support import DAY, EMAIL, HOUR, MIN, PUSH, T0, VENUE, attendee, engine, rule, summary
 
-from server.domain.guards import GuardParams, in_local_window
-from server.domain.rules_context import Consents
-from server.domain.rules_events import AppAction, TapEvent, ZoneEntered
+from server.domain.rules.context import Consents
+from server.domain.rules.events import AppAction, TapEvent, ZoneEntered
+from server.domain.rules.guards import GuardParams, in_local_window
 
 OPEN: dict[str, Any] = {"type": "app_action", "name": "open"}  # not tracking-based
 REP_ALERT: dict[str, Any] = {
@@ -96,7 +96,7 @@ def test_quiet_hours_suppress_at_night_in_local_time() -> None:
 def test_quiet_hours_follow_the_venue_timezone() -> None:
     from dataclasses import replace
 
-    from server.domain.rules_engine import RuleEngine
+    from server.domain.rules.engine import RuleEngine
 
     tokyo = RuleEngine([rule("p", OPEN)], replace(VENUE, utc_offset_s=9 * 3600))  # 09:00 UTC is 18:00 there
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from test_rules_support import DAY, HOUR, MIN, T0
 
-from server.domain.guards import Channel, SuppressionReason
 from server.domain.model import JourneyKind
-from server.domain.rule_metrics import DeliveryRecord, GoalTouchpoint, compute_rule_metrics, disturbance, nearest_rank
-from server.domain.rules_events import Decision, Outcome
-from server.domain.rules_model import Goal
+from server.domain.rules.events import Decision, Outcome
+from server.domain.rules.guards import Channel, SuppressionReason
+from server.domain.rules.metrics import DeliveryRecord, GoalTouchpoint, compute_rule_metrics, disturbance, nearest_rank
+from server.domain.rules.model import Goal
 
 
 def decision(n: int, attendee: str, at: float, rule: str = "nearby", campaign: str = "booths",

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from test_rules_support import EMAIL, HOUR, MIN, PUSH, T0, VENUE, attendee, engine, rule, summary
 
-from server.domain.guards import Channel
-from server.domain.rules_bench import measure_rule_throughput
-from server.domain.rules_engine import RuleEngine
-from server.domain.rules_events import (
+from server.bench.rules import measure_rule_throughput
+from server.domain.rules.engine import RuleEngine
+from server.domain.rules.events import (
     AppAction,
     Decision,
     DwellReached,
@@ -26,7 +25,8 @@ from server.domain.rules_events import (
     VisitEnded,
     ZoneEntered,
 )
-from server.domain.rules_state import EngineState
+from server.domain.rules.guards import Channel
+from server.domain.rules.state import EngineState
 
 ANNA = attendee("a1")
 

@@ -7,13 +7,12 @@ from dataclasses import replace
 import pytest
 from test_rules_support import EVERYTHING, HOUR, MIN, T0, VENUE, attendee, rule, summary
 
-from server.domain.rules_engine import RuleEngine
-from server.domain.rules_events import SessionLeft, TapEvent, VisitEnded, ZoneEntered
-from server.domain.rules_load import (
+from server.config.load import load_rules, load_seed_campaigns
+from server.domain.rules.engine import RuleEngine
+from server.domain.rules.events import SessionLeft, TapEvent, VisitEnded, ZoneEntered
+from server.domain.rules.parse import (
     RuleValidationError,
     dump_rule,
-    load_rules,
-    load_seed_campaigns,
     parse_rule,
     venue_problems,
 )

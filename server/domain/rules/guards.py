@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from server.domain.rules_context import AttendeeContext, VenueContext
-from server.domain.rules_model import Cap, Rule
+from server.domain.rules.context import AttendeeContext, VenueContext
+from server.domain.rules.model import Cap, Rule
 
 HOUR_S = 3600
 DAY_S = 24 * HOUR_S

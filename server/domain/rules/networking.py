@@ -9,7 +9,7 @@ gets at most :data:`MAX_NEARBY_PER_HOUR`; beyond it the decision is suppressed w
 two fired decisions (Anna about Ben, Ben about Anna); still both there at 10:05 -> nothing.
 
 Pure: ``history`` is the explicit state (mutated in place, serializable); ``now`` is passed in. The rule
-engine's :meth:`~server.domain.rules_engine.RuleEngine.contacts_nearby` wraps this with the central guards
+engine's :meth:`~server.domain.rules.engine.RuleEngine.contacts_nearby` wraps this with the central guards
 (push consent, tracking consent, quiet hours, in-session, overall push caps), so call that in the adapter.
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.domain.guards import HOUR_S, Channel, SuppressionReason
-from server.domain.rules_events import Decision, Outcome
+from server.domain.rules.events import Decision, Outcome
+from server.domain.rules.guards import HOUR_S, Channel, SuppressionReason
 
 NEARBY_REPEAT_WINDOW_S = 4 * HOUR_S  # the same pair meeting again the same half-day is not news
 MAX_NEARBY_PER_HOUR = 2  # more than two "X is nearby" an hour reads like surveillance, not help

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from server.domain.guards import SendHistory
-from server.domain.networking import NetworkingHistory
+from server.domain.rules.guards import SendHistory
+from server.domain.rules.networking import NetworkingHistory
 
 
 @dataclass(slots=True)

@@ -24,9 +24,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from server.domain.guards import Channel, SuppressionReason
 from server.domain.model import VisitEnded as PresenceVisitEnded
 from server.domain.model import VisitEvent, VisitStarted
+from server.domain.rules.guards import Channel, SuppressionReason
 
 
 @dataclass(frozen=True, slots=True)

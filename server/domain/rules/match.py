@@ -1,6 +1,6 @@
 """Does a rule apply? Trigger, segment and condition matching, and rendering an action's payload.
 
-Pure predicates used by :mod:`server.domain.rules_engine`. A rule that does not match produces no decision
+Pure predicates used by :mod:`server.domain.rules.engine`. A rule that does not match produces no decision
 at all (a segment mismatch is "this rule is not for you", not a suppression). Example: a ``score_crossed``
 trigger with threshold 50 matches ``ScoreChanged(old=45, new=52)`` but not ``ScoreChanged(old=52, new=60)``
 (already above) nor ``ScoreChanged(old=55, new=45)`` (downwards).
@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from server.domain.guards import Channel, in_local_window
 from server.domain.model import AgendaSession
-from server.domain.rules_context import AttendeeContext, Exhibitor, VenueContext
-from server.domain.rules_events import (
+from server.domain.rules.context import AttendeeContext, Exhibitor, VenueContext
+from server.domain.rules.events import (
     AppAction,
     DwellReached,
     LeadScanned,
@@ -27,7 +26,8 @@ from server.domain.rules_events import (
     ZoneEntered,
     event_zone,
 )
-from server.domain.rules_model import (
+from server.domain.rules.guards import Channel, in_local_window
+from server.domain.rules.model import (
     Action,
     AddTagAction,
     AppActionTrigger,

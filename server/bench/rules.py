@@ -19,10 +19,10 @@ import time
 from typing import Any
 
 from server.domain.model import AgendaSession, AttendeeProfile, Zone, ZoneKind
-from server.domain.rules_context import AttendeeContext, Consents, Exhibitor, VenueContext
-from server.domain.rules_engine import RuleEngine
-from server.domain.rules_events import AppAction, RuleEvent, ScoreChanged, VisitEnded, ZoneEntered
-from server.domain.rules_model import Rule
+from server.domain.rules.context import AttendeeContext, Consents, Exhibitor, VenueContext
+from server.domain.rules.engine import RuleEngine
+from server.domain.rules.events import AppAction, RuleEvent, ScoreChanged, VisitEnded, ZoneEntered
+from server.domain.rules.model import Rule
 
 BENCH_SEED = 20240601  # a fixed stream: runs are comparable
 BENCH_START = 1_717_225_200.0  # 2024-06-01 07:00 UTC = 09:00 at UTC+2, outside quiet hours

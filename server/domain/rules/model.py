@@ -3,7 +3,7 @@
 A rule says *when* (trigger), *for whom* (segment), *where and at what time* (conditions), *what* (actions),
 *what success looks like* (goal) and how it respects people (guard options). Rules are stored, versioned and
 edited over the organizer API as JSON; the seed templates ship as YAML (loading, paths of errors:
-:mod:`server.domain.rules_load`). Nothing here evaluates a rule — that is :mod:`server.domain.rules_engine`.
+:mod:`server.domain.rules.parse`). Nothing here evaluates a rule — that is :mod:`server.domain.rules.engine`.
 
 Why data and not code: organizers and exhibitors write rules without a deploy, and one engine can then
 guarantee consent, quiet hours and caps for all of them. Example (YAML)::
@@ -20,7 +20,7 @@ guarantee consent, quiet hours and caps for all of them. Example (YAML)::
 
 Owners: ``"organizer"`` or ``"exhibitor:<exhibitor id>"``. An exhibitor may own rules only about their
 booth: every trigger names zone ids (checked against the venue by
-:func:`server.domain.rules_load.venue_problems`) or is a lead scan,
+:func:`server.domain.rules.parse.venue_problems`) or is a lead scan,
 and rep alerts / leads go to that exhibitor only.
 """
 
