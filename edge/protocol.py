@@ -266,6 +266,15 @@ MODEL_BY_KIND: dict[str, type[_Message]] = {
 }
 
 
+def capture_time(message: DeviceMessage) -> float:
+    """When the device produced ``message``, by its own clock: the server judges a backlog's rate by it."""
+    if isinstance(message, SightingBatch):
+        return message.window_end
+    if isinstance(message, Status):
+        return message.at
+    return message.captured_at
+
+
 def json_schemas() -> dict[str, dict[str, object]]:
     """One JSON Schema per message kind, as published in docs/schemas/."""
     return {kind: model.model_json_schema() for kind, model in MODEL_BY_KIND.items()}

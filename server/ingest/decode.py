@@ -57,6 +57,11 @@ class Rejected:
     device_id: str | None
     payload: bytes
     retained: bool = False
+    size: int | None = None  # the whole payload's length when ``payload`` is an excerpt (server/ingest/budget.py)
+
+    @property
+    def length(self) -> int:
+        return len(self.payload) if self.size is None else self.size
 
 
 DeviceLookup = Callable[[str], DeviceInfo | None]

@@ -122,7 +122,7 @@ def write_batch(
                     "reason": r.reason.value,
                     "detail": r.detail,
                     "device_id": r.device_id[:256] if r.device_id else None,
-                    "size": len(r.payload),
+                    "size": r.length,
                     "payload": r.payload,
                 }
                 for r in rejected
@@ -137,9 +137,7 @@ def _sequence_gaps(conn: Connection, new_keys: set[tuple[str, int]]) -> tuple[in
     by_device: dict[str, list[int]] = {}
     for device_id, seq in new_keys:
         by_device.setdefault(device_id, []).append(seq)
-    newest = dict(
-        conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all()
-    )
+    newest = dict(conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all())
     gaps = late = 0
     for device_id, seqs in by_device.items():
         previous = newest.get(device_id)
@@ -156,7 +154,7 @@ def _sequence_gaps(conn: Connection, new_keys: set[tuple[str, int]]) -> tuple[in
 def _already_dead_lettered(conn: Connection, item: Rejected) -> bool:
     same = (
         DEAD_LETTER.c.topic == item.topic[:1024],
-        DEAD_LETTER.c.size == len(item.payload),
+        DEAD_LETTER.c.size == item.length,
         DEAD_LETTER.c.payload == item.payload,
     )
     return conn.execute(select(DEAD_LETTER.c.id).where(*same).limit(1)).first() is not None
