@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from edge.protocol import QOS, MessageKind, capture_time, parse_topic, subscription_filter
 from server.core.config import parse_mqtt_url
 from server.core.metrics import Metrics
+from server.core.outage import OutageLog
 from server.ingest.budget import DeadLetterBudget
 from server.ingest.decode import Accepted, Rejected, Rules, decode
 from server.ingest.directory import Directory
@@ -100,6 +101,7 @@ class IngestConsumer:
         self._rules = Rules(config.prefix, config.event_id, config.max_payload_bytes)
         self._limiter = DeviceRateLimiter(config.device_rate_per_s, config.device_burst)
         self._budget = DeadLetterBudget(self._accountable)
+        self._outage = OutageLog(log, "ingest")
         self._queue: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_max)
         # Payload bytes received and not yet processed: the queue is bounded in bytes too, or 20,000 queued
         # messages of the largest allowed size would be gigabytes of memory.
@@ -327,11 +329,13 @@ class IngestConsumer:
         pause = RETRY_MIN_S
         while True:
             try:
-                return self._commit(items)
+                result = self._commit(items)
+                self._outage.ok()
+                return result
             except OperationalError as exc:  # connection-level: the database is away, wait for it
                 self._metrics.store_errors.inc()
                 self.last_error = str(exc).splitlines()[0]
-                log.warning("database unavailable (%s); retrying in %.1fs", self.last_error, pause)
+                self._outage.failed(exc)  # logged once per outage; the retries are in store_errors
             except (DBAPIError, SQLAlchemyError) as exc:  # data-level: find the message the database refuses
                 self._metrics.store_errors.inc()
                 log.error("database refused a batch of %d (%s); storing one by one", len(items), exc)
