@@ -1,7 +1,7 @@
 """What the dead-letter store keeps of a message, so that junk cannot fill the disk (pure, time passed in).
 
-A registered, unrevoked device of this event is accountable: its refused messages are kept whole (each is
-bounded by the payload limit anyway), because its operator needs the exact bytes to fix it. Anyone else (an
+A registered, unrevoked device of this event is accountable: its refused messages are kept whole, oversized
+ones too, because its operator needs the exact bytes to fix it (and can revoke it). Anyone else (an
 anonymous client, an unknown or revoked device id, a malformed topic) could send without end, so of theirs
 the store keeps a bounded excerpt, and only so many a minute:
 
@@ -12,9 +12,9 @@ the store keeps a bounded excerpt, and only so many a minute:
   ``ALL_UNTRUSTED_PER_MIN`` in all, so that inventing a new id per message does not help;
 - beyond that a message is only counted (``touchpoints_dead_letters_dropped_total{reason}``).
 
-An ``oversized`` payload is cut to the excerpt whoever sent it: the limit exists so that nothing that large
-is stored. Worst case for a hostile flood: 600 excerpts of 2 KiB a minute, about 1.7 GB a day.
+Worst case for a hostile flood: 600 excerpts of 2 KiB a minute, about 1.7 GB a day.
 
+    >>> from server.store.models import DeadLetterReason
     >>> budget = DeadLetterBudget(lambda device_id: device_id == "door-1")
     >>> kept = budget.admit(Rejected("t/v1/demo/x/tap", DeadLetterReason.UNKNOWN_DEVICE, "no", "x", b"a" * 5000), 0.0)
     >>> (len(kept.payload), kept.size) if kept else None
@@ -28,7 +28,6 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from server.ingest.decode import Rejected
-from server.store.models import DeadLetterReason
 
 # Enough of a payload to see what it was (a topic's worth of JSON, the start of a binary blob).
 EXCERPT_BYTES = 2048
@@ -55,7 +54,7 @@ class DeadLetterBudget:
         """What to store of ``item`` received at ``now`` (s), or None: count it only."""
         trusted = item.device_id is not None and self._accountable(item.device_id)
         if trusted:
-            return excerpt(item) if item.reason is DeadLetterReason.OVERSIZED else item
+            return item
         minute = int(now // 60)
         if minute != self._minute:
             self._minute, self._per_sender, self._all = minute, {}, 0

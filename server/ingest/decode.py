@@ -77,10 +77,12 @@ def decode(topic: str, payload: bytes, rules: Rules, lookup: DeviceLookup) -> Ac
     def reject(reason: DeadLetterReason, detail: str, device_id: str | None = None) -> Rejected:
         return Rejected(topic, reason, detail[:MAX_DETAIL_CHARS], device_id, payload)
 
-    # Size first: never parse what a limit already refuses.
-    if len(payload) > rules.max_bytes:
-        return reject(DeadLetterReason.OVERSIZED, f"{len(payload)} bytes > limit {rules.max_bytes}")
+    # Size first: never parse a payload a limit already refuses. (The topic says whose it is: a registered
+    # device's oversized message is kept whole for its operator, a stranger's cut short, ingest/budget.py.)
     parts = parse_topic(topic)
+    if len(payload) > rules.max_bytes:
+        sender = parts.device_id if parts is not None and parts.prefix == rules.prefix else None
+        return reject(DeadLetterReason.OVERSIZED, f"{len(payload)} bytes > limit {rules.max_bytes}", sender)
     if parts is None or parts.prefix != rules.prefix:
         return reject(DeadLetterReason.INVALID_TOPIC, "expected {prefix}/v1/{event_id}/{device_id}/{kind}")
     if parts.kind == MessageKind.CONFIG or (parts.kind == MessageKind.STATUS and not payload):

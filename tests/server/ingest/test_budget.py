@@ -29,11 +29,12 @@ def test_an_unknown_senders_big_payload_is_kept_as_an_excerpt_with_its_length_an
     )
 
 
-def test_a_registered_devices_refused_message_is_kept_whole_unless_oversized() -> None:
-    payload = b"{" + b" " * 9000
-    whole = budget().admit(refused("door-1", DeadLetterReason.SCHEMA_VIOLATION, payload), now=0.0)
-    assert whole is not None and whole.payload == payload and whole.size is None
-    cut = budget().admit(refused("door-1", DeadLetterReason.OVERSIZED, payload), now=0.0)
+def test_a_registered_devices_refused_message_is_kept_whole_however_many_and_however_big() -> None:
+    b, payload = budget(), b"{" + b" " * 9000
+    for reason in (DeadLetterReason.SCHEMA_VIOLATION, DeadLetterReason.OVERSIZED):
+        kept = [b.admit(refused("door-1", reason, payload), now=0.0) for _ in range(2 * ALL_UNTRUSTED_PER_MIN)]
+        assert all(k is not None and k.payload == payload and k.size is None for k in kept)
+    cut = b.admit(refused("ghost", DeadLetterReason.OVERSIZED, payload), now=0.0)
     assert cut is not None and len(cut.payload) == EXCERPT_BYTES and cut.length == 9001
 
 

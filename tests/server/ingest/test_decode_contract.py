@@ -69,3 +69,10 @@ def test_a_non_canonical_beacon_id_is_refused_rather_than_stored_to_match_nobody
     doc = {"v": 1, "type": "sightings", "device_id": "s-1", "event_id": EVENT, "seq": 1, "window_start": T0,
            "window_end": T0 + 2, "sightings": [sighting]}  # fmt: skip
     assert reason_of(topic_for(MessageKind.SIGHTINGS, EVENT, "s-1"), orjson.dumps(doc)) is R.SCHEMA_VIOLATION
+
+
+def test_an_oversized_message_names_its_topics_device_so_that_a_registered_one_is_kept_whole() -> None:
+    result = decode(TAP_TOPIC, b" " * (RULES.max_bytes + 1), RULES, DEVICES.get)
+    assert isinstance(result, Rejected) and (result.reason, result.device_id) == (R.OVERSIZED, "door-1")
+    bare = decode("touchpoints", b" " * (RULES.max_bytes + 1), RULES, DEVICES.get)
+    assert isinstance(bare, Rejected) and (bare.reason, bare.device_id) == (R.OVERSIZED, None)
