@@ -107,6 +107,7 @@ def test_numbers_are_never_coerced_a_wrongly_typed_seq_is_refused(seq: str) -> N
     with pytest.raises(ValidationError):
         Tap.model_validate_json(payload, strict=True)
     assert "coerce" not in DOC.replace("never coerces", "")  # the prose no longer promises leniency
+    assert "JSON Schema validators count `3.0` as an integer" in DOC  # where the schema alone cannot say it
 
 
 @pytest.mark.parametrize("v", ["true", "1.0", '"1"'])
