@@ -141,9 +141,10 @@ def test_junk_from_an_unknown_sender_is_kept_as_bounded_excerpts_and_beyond_its_
     assert hashlib.sha256(junk).hexdigest() in letter["detail"]
 
 
-def test_retained_messages_replayed_on_subscribe_never_count_against_a_devices_rate(server_settings, engine):
+def test_retained_messages_and_the_servers_own_config_never_count_against_a_devices_rate(server_settings, engine):
     # The broker hands a (re)subscribing server every retained status and the server's own retained configs
-    # at once; once they were charged to the devices' buckets and dead-lettered rate_limited.
+    # at once, and ingest reads the configs the server publishes; once these were charged to the devices'
+    # buckets and dead-lettered rate_limited.
     settings = server_settings.model_copy(update={"ingest_device_rate_per_s": 0.001, "ingest_device_burst": 1})
     seed_small_venue(engine)
     publisher = RawPublisher(settings.mqtt_url or "")
@@ -158,6 +159,12 @@ def test_retained_messages_replayed_on_subscribe_never_count_against_a_devices_r
         with TestClient(app) as client:
             assert app.state.services.ingest.wait_connected(10)
             s = LiveServer(client, settings, publisher)
+            # The server publishes door-1's config (live, on the topic ingest reads): not door-1's message either.
+            moved = client.put("/api/v1/devices/door-1", headers={"Authorization": "Bearer test-admin-token"},
+                               json={"zone_id": "booth-1"})  # fmt: skip
+            assert moved.status_code == 200 and moved.json()["config_version"] >= 1
+            metrics = lambda: client.get("/metrics", headers={"Authorization": "Bearer test-admin-token"}).text  # noqa: E731
+            assert wait_until(lambda: 'touchpoints_mqtt_messages_received_total{kind="config"} 2.0' in metrics())
             s.publisher.publish(s.topic("tap"), tap(1).to_json())  # door-1's one live message: its burst
             assert wait_until(lambda: counts(s) == {"tap": 1})
             assert wait_until(lambda: s.get("/api/v1/devices/door-1")["state"] == "online")  # type: ignore[index]
