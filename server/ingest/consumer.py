@@ -24,13 +24,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
+from edge.mqtt_url import parse_mqtt_url
 from edge.protocol import QOS, MessageKind, capture_time, parse_topic, subscription_filter
-from server.core.config import parse_mqtt_url
 from server.core.metrics import Metrics
 from server.core.outage import OutageLog
 from server.ingest.budget import DeadLetterBudget
@@ -122,12 +124,12 @@ class IngestConsumer:
         endpoint = parse_mqtt_url(self.config.mqtt_url)
         if self.config.protocol == "5":
             client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5,
+                CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5,
                 manual_ack=True,
             )  # fmt: skip
         else:
             client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv311,
+                CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv311,
                 clean_session=False, manual_ack=True,
             )  # fmt: skip
         if endpoint.username:
@@ -149,7 +151,7 @@ class IngestConsumer:
             # MQTT 5: the session outlives the connection only with an expiry, and Receive Maximum lets the
             # broker hand us up to a batch of unacknowledged messages (MQTT 3.1.1 leaves that to broker
             # config: Mosquitto's default of 20 would cap every transaction at 20 messages).
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = SESSION_EXPIRY_S
             properties.ReceiveMaximum = min(RECEIVE_MAXIMUM_CAP, max(self.config.queue_max, 20))
             self._client.connect_async(endpoint.host, endpoint.port, keepalive=KEEPALIVE_S, clean_start=False,
@@ -196,7 +198,7 @@ class IngestConsumer:
         if self.config.shared_group:
             topic = f"$share/{self.config.shared_group}/{topic}"
         if self.config.protocol == "5":
-            client.subscribe(topic, options=mqtt.SubscribeOptions(qos=QOS))
+            client.subscribe(topic, options=SubscribeOptions(qos=QOS))
         else:
             client.subscribe(topic, qos=QOS)
         log.info(

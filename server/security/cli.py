@@ -35,8 +35,8 @@ def broker_config(
     ] = None,
 ) -> None:
     """Write Mosquitto's password file and ACL: enrolled, unrevoked devices, each limited to its own topics."""
+    from edge.mqtt_url import parse_mqtt_url
     from server.cli_database import open_database
-    from server.core.config import parse_mqtt_url
     from server.security import broker_config as generator
 
     settings = _settings()
