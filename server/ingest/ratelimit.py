@@ -72,18 +72,28 @@ class DeviceRateLimiter:
         """
         if not self.enabled:
             return Verdict.PASS
-        clock = None if device_time is None else min(max(device_time, now - MAX_BACKLOG_S), now + DEVICE_CLOCK_AHEAD_S)
+        # Plain comparisons rather than min()/max(): this runs for every message a device sends.
+        clock = device_time
+        if clock is not None:
+            if clock < now - MAX_BACKLOG_S:
+                clock = now - MAX_BACKLOG_S
+            elif clock > now + DEVICE_CLOCK_AHEAD_S:
+                clock = now + DEVICE_CLOCK_AHEAD_S
         bucket = self._buckets.get(device_id)
         if bucket is None:
             bucket = self._buckets[device_id] = _Bucket(float(self.burst), now, clock)
         else:
-            advanced = max(0.0, now - bucket.updated)
+            advanced = now - bucket.updated if now > bucket.updated else 0.0
             if clock is not None:
-                if bucket.device_clock is not None:
-                    advanced = max(advanced, clock - bucket.device_clock)
-                bucket.device_clock = clock if bucket.device_clock is None else max(bucket.device_clock, clock)
-            bucket.tokens = min(float(self.burst), bucket.tokens + advanced * self.rate_per_s)
-            bucket.updated = max(bucket.updated, now)
+                seen = bucket.device_clock
+                if seen is None or clock > seen:
+                    if seen is not None and clock - seen > advanced:
+                        advanced = clock - seen
+                    bucket.device_clock = clock
+            if advanced > 0.0:
+                bucket.tokens = min(float(self.burst), bucket.tokens + advanced * self.rate_per_s)
+            if now > bucket.updated:
+                bucket.updated = now
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return Verdict.PASS
