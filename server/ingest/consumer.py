@@ -373,7 +373,7 @@ class IngestConsumer:
                 detail = f"{type(exc).__name__}: {exc}"[:1000]
                 refused = Rejected(item.topic, DeadLetterReason.UNSTORABLE, detail, device_id, payload)
                 result = self._commit([refused])
-            _merge(total, result)
+            total.merge(result)
         return total
 
     def _record(self, result: WriteResult, batch: list[Incoming]) -> None:
@@ -396,14 +396,3 @@ class IngestConsumer:
         for incoming in batch:
             m.ingest_lag.observe(now - incoming.received_mono)
         m.batch_size.observe(len(batch))
-
-
-def _merge(total: WriteResult, part: WriteResult) -> None:
-    total.stored.update(part.stored)
-    total.duplicates += part.duplicates
-    total.touchpoints.update(part.touchpoints)
-    total.dead_letters.update(part.dead_letters)
-    total.discarded_no_consent += part.discarded_no_consent
-    total.unknown_badges += part.unknown_badges
-    total.seq_gaps += part.seq_gaps
-    total.seq_late += part.seq_late

@@ -44,6 +44,23 @@ class WriteResult:
     presence_sightings: list[domain.Sighting] = field(default_factory=list)
     presence_taps: list[domain.Tap] = field(default_factory=list)
 
+    def merge(self, part: WriteResult) -> None:
+        """Add ``part`` (one message committed alone, when its batch had to be split) to this result.
+
+        Every field, presence's signals too: the merge once left those out, so the messages of a batch stored
+        one by one never reached live presence.
+        """
+        self.stored.update(part.stored)
+        self.duplicates += part.duplicates
+        self.touchpoints.update(part.touchpoints)
+        self.dead_letters.update(part.dead_letters)
+        self.discarded_no_consent += part.discarded_no_consent
+        self.unknown_badges += part.unknown_badges
+        self.seq_gaps += part.seq_gaps
+        self.seq_late += part.seq_late
+        self.presence_sightings.extend(part.presence_sightings)
+        self.presence_taps.extend(part.presence_taps)
+
 
 def write_batch(
     conn: Connection,
