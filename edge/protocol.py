@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, NamedTuple
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION: Final = 1
 DEFAULT_PREFIX = "touchpoints"
@@ -44,11 +44,19 @@ MAX_SIGHTINGS_PER_BATCH = 500
 # Sightings may start or end this much outside their window: adverts are stamped as they arrive, and the
 # window boundary is taken a moment later.
 WINDOW_SLACK_S = 1.0
-# Canonical beacon ids (see the helpers at the end of this module); anything else matches no badge.
+# Canonical beacon ids (see the helpers at the end of this module). Matching is by exact string equality, so
+# an id that is not canonical (uppercase hex, a major of "00001" or "99999") is refused rather than stored to
+# match nobody: major and minor are decimal 0-65535 without leading zeros.
+_UINT16 = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)"
 BEACON_ID_PATTERN = (
-    r"^(ibeacon:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:\d{1,5}:\d{1,5}"
+    rf"^(ibeacon:[0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}}:{_UINT16}:{_UINT16}"
     r"|altbeacon:[0-9a-f]{40}|eddystone:[0-9a-f]{20}:[0-9a-f]{12}|url:\S{1,120})$"
 )
+# Tag UIDs: ISO 14443 UIDs are 4, 7 or 10 bytes, a FeliCa IDm 8; any whole number of bytes from 4 to 10.
+UID_PATTERN = r"^(?:[0-9a-f]{2}){4,10}$"
+# No message of the contract nests deeper than 3 levels; a payload nested deeper than this is not one of ours
+# and is refused as invalid JSON before anything looks inside it (JSON parsers stop at ~200-1,000 levels).
+MAX_JSON_DEPTH = 64
 
 # Ids appear as topic levels, so they must not contain MQTT wildcards or separators.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
@@ -123,6 +131,14 @@ class _Message(BaseModel):
     device_id: Id
     event_id: Id
 
+    @field_validator("v", mode="before")
+    @classmethod
+    def _integer_version(cls, value: object) -> object:
+        # JSON true and 1.0 equal 1 in Python, so the literal alone would let them through.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("v must be the integer 1")
+        return value
+
     def to_json(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json", exclude_none=True))
 
@@ -140,9 +156,7 @@ class Tap(_Message):
     type: Literal["tap"] = "tap"
     seq: Seq
     captured_at: Timestamp
-    uid: str = Field(
-        pattern=r"^(?:[0-9a-f]{2}){4,10}$", description="Tag UID (or FeliCa IDm), lowercase hex, 4 to 10 bytes"
-    )
+    uid: str = Field(pattern=UID_PATTERN, description="Tag UID (or FeliCa IDm), lowercase hex, 4 to 10 whole bytes")
     badge_id: str | None = Field(default=None, max_length=128, description="Badge id read from NDEF, if any")
     ndef: list[NdefRecord] = Field(default_factory=list, max_length=16)
 
@@ -264,6 +278,15 @@ MODEL_BY_KIND: dict[str, type[_Message]] = {
     MessageKind.STATUS: Status,
     MessageKind.CONFIG: DeviceConfig,
 }
+
+
+def capture_time(message: DeviceMessage) -> float:
+    """When the device produced ``message``, by its own clock: the server judges a backlog's rate by it."""
+    if isinstance(message, SightingBatch):
+        return message.window_end
+    if isinstance(message, Status):
+        return message.at
+    return message.captured_at
 
 
 def json_schemas() -> dict[str, dict[str, object]]:

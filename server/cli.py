@@ -59,11 +59,10 @@ def _run_guarded(action: Callable[[], None]) -> None:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (serve and demo do this on start too)."""
-    from server.store.db import make_engine
-    from server.store.db import migrate as run_migrations
+    from server.cli_database import open_database
 
     settings = _settings()
-    run_migrations(make_engine(settings.sqlalchemy_url))
+    open_database(settings, migrate=True).dispose()
     console.print(f"database at {settings.database_url} is up to date")
 
 
@@ -90,18 +89,16 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed of the simulated conference")] = 7,
 ) -> None:
     """Embedded broker + server on SQLite + the simulator publishing a live conference, in one process tree."""
+    from server.cli_database import open_database
     from server.runner import Running, run_server
     from server.simulator.run import run_simulation
     from server.simulator.scenario import build_scenario
     from server.simulator.seed import seed_database
-    from server.store.db import make_engine
-    from server.store.db import migrate as run_migrations
 
     settings = _settings()
     start = float(int(time.time()) // 60 * 60)
     scenario = build_scenario(seed=seed, attendees=attendees, start=start, event_id=settings.event_id)
-    engine = make_engine(settings.sqlalchemy_url)
-    run_migrations(engine)
+    engine = open_database(settings, migrate=True)
     seed_database(engine, scenario)
     seq_base = _next_free_seq(engine)
     engine.dispose()
@@ -191,15 +188,13 @@ def seed_command(
     start: Annotated[str | None, typer.Option(help="Start, ISO 8601 (default 2026-06-10T08:30Z)")] = None,
 ) -> None:
     """Write the simulated conference (zones, agenda, devices, attendees) to the database. Idempotent."""
+    from server.cli_database import open_database
     from server.simulator.scenario import build_scenario
     from server.simulator.seed import seed_database
-    from server.store.db import make_engine
-    from server.store.db import migrate as run_migrations
 
     settings = _settings()
     scenario = build_scenario(seed, attendees, _iso_time(start) if start else None, settings.event_id)
-    engine = make_engine(settings.sqlalchemy_url)
-    run_migrations(engine)
+    engine = open_database(settings, migrate=True)
     seed_database(engine, scenario)
     engine.dispose()
     console.print(
@@ -242,12 +237,10 @@ def simulate(
     begin = _iso_time(start) if start else float(int(time.time()) // 60 * 60)
     scenario = build_scenario(seed, attendees, begin, settings.event_id)
     if seed_db:
+        from server.cli_database import open_database
         from server.simulator.seed import seed_database
-        from server.store.db import make_engine
-        from server.store.db import migrate as run_migrations
 
-        engine = make_engine(settings.sqlalchemy_url)
-        run_migrations(engine)
+        engine = open_database(settings, migrate=True)
         seed_database(engine, scenario)
         if seq_base is None:
             seq_base = _next_free_seq(engine)

@@ -36,11 +36,9 @@ def _settings() -> Any:
 
 
 def _engine(settings: Any) -> Any:
-    from server.store.db import make_engine, migrate
+    from server.cli_database import open_database
 
-    engine = make_engine(settings.sqlalchemy_url)
-    migrate(engine)
-    return engine
+    return open_database(settings, migrate=True)
 
 
 def _read(path: Path) -> str:

@@ -24,6 +24,13 @@ class Metrics:
         self.dead_letters = Counter(
             "touchpoints_dead_letters", "Messages refused and kept in the dead-letter store", ["reason"], registry=r
         )
+        # Refused messages of senders we cannot hold to account, beyond their quota (server/ingest/budget.py).
+        self.dead_letters_dropped = Counter(
+            "touchpoints_dead_letters_dropped",
+            "Refused messages only counted, not kept (anonymous or unknown senders over their quota)",
+            ["reason"],
+            registry=r,
+        )
         self.touchpoints_stored = Counter(
             "touchpoints_touchpoints_stored", "Touchpoint rows stored", ["type"], registry=r
         )

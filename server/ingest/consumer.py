@@ -24,14 +24,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from edge.protocol import QOS, MessageKind, parse_topic, subscription_filter
-from server.core.config import parse_mqtt_url
+from edge.mqtt_url import parse_mqtt_url
+from edge.protocol import QOS, MessageKind, capture_time, parse_topic, subscription_filter
 from server.core.metrics import Metrics
+from server.core.outage import OutageLog
+from server.ingest.budget import DeadLetterBudget
 from server.ingest.decode import Accepted, Rejected, Rules, decode
 from server.ingest.directory import Directory
 from server.ingest.ratelimit import DeviceRateLimiter, Verdict
@@ -82,6 +86,7 @@ class Incoming:
     payload: bytes
     received_mono: float
     retained: bool
+    received_at: float  # wall clock (Unix s): compared with device capture times by the rate limit
 
 
 CommitListener = Callable[[WriteResult], None]
@@ -97,6 +102,8 @@ class IngestConsumer:
         self._metrics = metrics
         self._rules = Rules(config.prefix, config.event_id, config.max_payload_bytes)
         self._limiter = DeviceRateLimiter(config.device_rate_per_s, config.device_burst)
+        self._budget = DeadLetterBudget(self._accountable)
+        self._outage = OutageLog(log, "ingest")
         self._queue: queue.Queue[Incoming] = queue.Queue(maxsize=config.queue_max)
         # Payload bytes received and not yet processed: the queue is bounded in bytes too, or 20,000 queued
         # messages of the largest allowed size would be gigabytes of memory.
@@ -117,12 +124,12 @@ class IngestConsumer:
         endpoint = parse_mqtt_url(self.config.mqtt_url)
         if self.config.protocol == "5":
             client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5,
+                CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv5,
                 manual_ack=True,
             )  # fmt: skip
         else:
             client = mqtt.Client(
-                mqtt.CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv311,
+                CallbackAPIVersion.VERSION2, client_id=self.config.client_id, protocol=mqtt.MQTTv311,
                 clean_session=False, manual_ack=True,
             )  # fmt: skip
         if endpoint.username:
@@ -144,7 +151,7 @@ class IngestConsumer:
             # MQTT 5: the session outlives the connection only with an expiry, and Receive Maximum lets the
             # broker hand us up to a batch of unacknowledged messages (MQTT 3.1.1 leaves that to broker
             # config: Mosquitto's default of 20 would cap every transaction at 20 messages).
-            properties = Properties(PacketTypes.CONNECT)
+            properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             properties.SessionExpiryInterval = SESSION_EXPIRY_S
             properties.ReceiveMaximum = min(RECEIVE_MAXIMUM_CAP, max(self.config.queue_max, 20))
             self._client.connect_async(endpoint.host, endpoint.port, keepalive=KEEPALIVE_S, clean_start=False,
@@ -191,7 +198,7 @@ class IngestConsumer:
         if self.config.shared_group:
             topic = f"$share/{self.config.shared_group}/{topic}"
         if self.config.protocol == "5":
-            client.subscribe(topic, options=mqtt.SubscribeOptions(qos=QOS))
+            client.subscribe(topic, options=SubscribeOptions(qos=QOS))
         else:
             client.subscribe(topic, qos=QOS)
         log.info(
@@ -228,8 +235,14 @@ class IngestConsumer:
                 self._room.wait(POLL_INTERVAL_S)
             self._queued_bytes += len(payload)
         self._queue.put(
-            Incoming(self._generation, msg.mid, msg.qos, msg.topic, payload, time.monotonic(), bool(msg.retain))
+            Incoming(
+                self._generation, msg.mid, msg.qos, msg.topic, payload, time.monotonic(), bool(msg.retain), time.time()
+            )
         )
+
+    def _accountable(self, device_id: str) -> bool:
+        device = self._directory.device(device_id)
+        return device is not None and not device.revoked and device.event_id == self.config.event_id
 
     # --- writer thread
 
@@ -269,20 +282,20 @@ class IngestConsumer:
             # Label values come from a closed set: a sender must not be able to create time series.
             kind = parts.kind if parts and parts.kind in KNOWN_KINDS else "unknown"
             self._metrics.messages_received.labels(kind).inc()
-            # Only registered devices have a bucket: spoofed ids cost a lookup, not memory (decode refuses them).
-            if self._limiter.enabled and parts is not None and self._directory.device(parts.device_id) is not None:
-                verdict = self._limiter.check(parts.device_id, incoming.received_mono)
-                if verdict is not Verdict.PASS:
-                    self._metrics.rate_limited.labels(verdict.value).inc()
-                    if verdict is Verdict.DEAD_LETTER:
-                        detail = (f"device {parts.device_id!r} over {self._limiter.rate_per_s:g} messages/s "
-                                  f"(burst {self._limiter.burst})")  # fmt: skip
-                        decoded.append(Rejected(incoming.topic, DeadLetterReason.RATE_LIMITED, detail,
-                                                parts.device_id, incoming.payload))  # fmt: skip
-                    continue
             item = decode(incoming.topic, incoming.payload, self._rules, self._directory.device)
-            if item is not None:
-                decoded.append(replace(item, retained=incoming.retained) if incoming.retained else item)
+            if item is None:  # the server's own config, a cleared status: nothing to ingest, nothing to limit
+                continue
+            if incoming.retained:
+                item = replace(item, retained=True)
+            elif isinstance(item, Accepted):
+                item = self._within_rate(item, incoming)
+            if isinstance(item, Rejected):
+                kept = self._budget.admit(item, incoming.received_at)
+                if kept is None:
+                    self._metrics.dead_letters_dropped.labels(item.reason.value).inc()
+                    continue
+                item = kept
+            decoded.append(item)
         result = self._commit_with_retry(decoded)
         if result is not None:
             self._record(result, batch)
@@ -296,17 +309,35 @@ class IngestConsumer:
             if incoming.generation == generation and incoming.qos > 0:
                 self._client.ack(incoming.mid, incoming.qos)
 
+    def _within_rate(self, item: Accepted, incoming: Incoming) -> Accepted | Rejected:
+        """The device's own rate limit, judged by its capture times as well as our clock (ratelimit.py).
+
+        Only live device messages count: a retained copy replayed on subscribe is old news, and the server's
+        own config never reaches here. Over the limit, the message is dead-lettered whole, never dropped.
+        """
+        if not self._limiter.enabled:
+            return item
+        device_id = item.device.id
+        verdict = self._limiter.check(device_id, incoming.received_at, capture_time(item.message))
+        if verdict is Verdict.PASS:
+            return item
+        self._metrics.rate_limited.labels(verdict.value).inc()
+        detail = f"device {device_id!r} over {self._limiter.rate_per_s:g} messages/s (burst {self._limiter.burst})"
+        return Rejected(item.topic, DeadLetterReason.RATE_LIMITED, detail, device_id, incoming.payload)
+
     def _commit_with_retry(self, items: list[Accepted | Rejected]) -> WriteResult | None:
         if not items:
             return None
         pause = RETRY_MIN_S
         while True:
             try:
-                return self._commit(items)
+                result = self._commit(items)
+                self._outage.ok()
+                return result
             except OperationalError as exc:  # connection-level: the database is away, wait for it
                 self._metrics.store_errors.inc()
                 self.last_error = str(exc).splitlines()[0]
-                log.warning("database unavailable (%s); retrying in %.1fs", self.last_error, pause)
+                self._outage.failed(exc)  # logged once per outage; the retries are in store_errors
             except (DBAPIError, SQLAlchemyError) as exc:  # data-level: find the message the database refuses
                 self._metrics.store_errors.inc()
                 log.error("database refused a batch of %d (%s); storing one by one", len(items), exc)
@@ -342,7 +373,7 @@ class IngestConsumer:
                 detail = f"{type(exc).__name__}: {exc}"[:1000]
                 refused = Rejected(item.topic, DeadLetterReason.UNSTORABLE, detail, device_id, payload)
                 result = self._commit([refused])
-            _merge(total, result)
+            total.merge(result)
         return total
 
     def _record(self, result: WriteResult, batch: list[Incoming]) -> None:
@@ -365,14 +396,3 @@ class IngestConsumer:
         for incoming in batch:
             m.ingest_lag.observe(now - incoming.received_mono)
         m.batch_size.observe(len(batch))
-
-
-def _merge(total: WriteResult, part: WriteResult) -> None:
-    total.stored.update(part.stored)
-    total.duplicates += part.duplicates
-    total.touchpoints.update(part.touchpoints)
-    total.dead_letters.update(part.dead_letters)
-    total.discarded_no_consent += part.discarded_no_consent
-    total.unknown_badges += part.unknown_badges
-    total.seq_gaps += part.seq_gaps
-    total.seq_late += part.seq_late

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import orjson
 from pydantic import ValidationError
 
-from edge.protocol import DEVICE_KINDS, MODEL_BY_KIND, SCHEMA_VERSION, MessageKind, parse_topic
+from edge.protocol import DEVICE_KINDS, MAX_JSON_DEPTH, MODEL_BY_KIND, SCHEMA_VERSION, MessageKind, parse_topic
 from edge.protocol import DeviceMessage as ContractMessage
 from server.store.models import DeadLetterReason
 
@@ -57,6 +57,11 @@ class Rejected:
     device_id: str | None
     payload: bytes
     retained: bool = False
+    size: int | None = None  # the whole payload's length when ``payload`` is an excerpt (server/ingest/budget.py)
+
+    @property
+    def length(self) -> int:
+        return len(self.payload) if self.size is None else self.size
 
 
 DeviceLookup = Callable[[str], DeviceInfo | None]
@@ -72,10 +77,12 @@ def decode(topic: str, payload: bytes, rules: Rules, lookup: DeviceLookup) -> Ac
     def reject(reason: DeadLetterReason, detail: str, device_id: str | None = None) -> Rejected:
         return Rejected(topic, reason, detail[:MAX_DETAIL_CHARS], device_id, payload)
 
-    # Size first: never parse what a limit already refuses.
-    if len(payload) > rules.max_bytes:
-        return reject(DeadLetterReason.OVERSIZED, f"{len(payload)} bytes > limit {rules.max_bytes}")
+    # Size first: never parse a payload a limit already refuses. (The topic says whose it is: a registered
+    # device's oversized message is kept whole for its operator, a stranger's cut short, ingest/budget.py.)
     parts = parse_topic(topic)
+    if len(payload) > rules.max_bytes:
+        sender = parts.device_id if parts is not None and parts.prefix == rules.prefix else None
+        return reject(DeadLetterReason.OVERSIZED, f"{len(payload)} bytes > limit {rules.max_bytes}", sender)
     if parts is None or parts.prefix != rules.prefix:
         return reject(DeadLetterReason.INVALID_TOPIC, "expected {prefix}/v1/{event_id}/{device_id}/{kind}")
     if parts.kind == MessageKind.CONFIG or (parts.kind == MessageKind.STATUS and not payload):
@@ -109,10 +116,14 @@ def decode(topic: str, payload: bytes, rules: Rules, lookup: DeviceLookup) -> Ac
         document = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         return reject(DeadLetterReason.INVALID_JSON, str(exc), device_id)
+    if _nesting(document) > MAX_JSON_DEPTH:
+        return reject(DeadLetterReason.INVALID_JSON, f"nested deeper than {MAX_JSON_DEPTH} levels", device_id)
     if not isinstance(document, dict):
         return reject(DeadLetterReason.SCHEMA_VIOLATION, "payload must be a JSON object", device_id)
-    if document.get("v", SCHEMA_VERSION) != SCHEMA_VERSION:
-        return reject(DeadLetterReason.UNSUPPORTED_VERSION, f"payload version v={document.get('v')!r}", device_id)
+    version = document.get("v", SCHEMA_VERSION)
+    # Another version is an integer other than 1; "1", true or 1.0 are a broken v1 message (schema_violation).
+    if isinstance(version, int) and not isinstance(version, bool) and version != SCHEMA_VERSION:
+        return reject(DeadLetterReason.UNSUPPORTED_VERSION, f"payload version v={version!r}", device_id)
     declared_type = document.get("type")
     if declared_type != parts.kind:
         return reject(DeadLetterReason.TYPE_MISMATCH, f"type {declared_type!r} on a {parts.kind!r} topic", device_id)
@@ -134,6 +145,21 @@ def decode(topic: str, payload: bytes, rules: Rules, lookup: DeviceLookup) -> Ac
     except ValidationError as exc:
         return reject(DeadLetterReason.SCHEMA_VIOLATION, _summarize(exc), device_id)
     return Accepted(topic, MessageKind(parts.kind), message, device)  # type: ignore[arg-type]
+
+
+def _nesting(document: object) -> int:
+    """How many levels of arrays and objects ``document`` nests (a scalar is 0, ``{}`` is 1). Iterative."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _summarize(exc: ValidationError) -> str:

@@ -44,6 +44,23 @@ class WriteResult:
     presence_sightings: list[domain.Sighting] = field(default_factory=list)
     presence_taps: list[domain.Tap] = field(default_factory=list)
 
+    def merge(self, part: WriteResult) -> None:
+        """Add ``part`` (one message committed alone, when its batch had to be split) to this result.
+
+        Every field, presence's signals too: the merge once left those out, so the messages of a batch stored
+        one by one never reached live presence.
+        """
+        self.stored.update(part.stored)
+        self.duplicates += part.duplicates
+        self.touchpoints.update(part.touchpoints)
+        self.dead_letters.update(part.dead_letters)
+        self.discarded_no_consent += part.discarded_no_consent
+        self.unknown_badges += part.unknown_badges
+        self.seq_gaps += part.seq_gaps
+        self.seq_late += part.seq_late
+        self.presence_sightings.extend(part.presence_sightings)
+        self.presence_taps.extend(part.presence_taps)
+
 
 def write_batch(
     conn: Connection,
@@ -122,7 +139,7 @@ def write_batch(
                     "reason": r.reason.value,
                     "detail": r.detail,
                     "device_id": r.device_id[:256] if r.device_id else None,
-                    "size": len(r.payload),
+                    "size": r.length,
                     "payload": r.payload,
                 }
                 for r in rejected
@@ -137,9 +154,7 @@ def _sequence_gaps(conn: Connection, new_keys: set[tuple[str, int]]) -> tuple[in
     by_device: dict[str, list[int]] = {}
     for device_id, seq in new_keys:
         by_device.setdefault(device_id, []).append(seq)
-    newest = dict(
-        conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all()
-    )
+    newest = dict(conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all())
     gaps = late = 0
     for device_id, seqs in by_device.items():
         previous = newest.get(device_id)
@@ -156,7 +171,7 @@ def _sequence_gaps(conn: Connection, new_keys: set[tuple[str, int]]) -> tuple[in
 def _already_dead_lettered(conn: Connection, item: Rejected) -> bool:
     same = (
         DEAD_LETTER.c.topic == item.topic[:1024],
-        DEAD_LETTER.c.size == len(item.payload),
+        DEAD_LETTER.c.size == item.length,
         DEAD_LETTER.c.payload == item.payload,
     )
     return conn.execute(select(DEAD_LETTER.c.id).where(*same).limit(1)).first() is not None

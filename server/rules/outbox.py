@@ -21,6 +21,7 @@ import httpx
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlmodel import col
 
+from server.core.outage import OutageLog, is_database_outage
 from server.mail import Mailer
 from server.rules.delivery import NOTIFICATION, notification_message, record_touchpoint
 from server.rules.webpush import WebPushSender
@@ -61,6 +62,7 @@ class OutboxWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sent = 0
+        self.outage = OutageLog(log, "rules outbox")
 
     @property
     def kinds(self) -> list[str]:
@@ -86,11 +88,20 @@ class OutboxWorker:
         while not self._stop.is_set():
             self._wake.wait(POLL_S)
             self._wake.clear()
-            try:
-                while self.run_once() == BATCH and not self._stop.is_set():
-                    pass
-            except Exception:
+            self.step()
+
+    def step(self) -> None:
+        """One wake-up: every due row, in batches. A database outage is logged when it starts and ends only."""
+        try:
+            while self.run_once() == BATCH and not self._stop.is_set():
+                pass
+        except Exception as exc:
+            if is_database_outage(exc):
+                self.outage.failed(exc)
+            else:
                 log.exception("outbox run failed")
+            return
+        self.outage.ok()
 
     def run_once(self) -> int:
         """Try every due row once; returns how many were tried."""

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from server.core.outage import OutageLog, is_database_outage
 from server.domain import model as domain
 from server.domain.rules.context import AttendeeContext
 from server.domain.rules.engine import RuleEngine
@@ -98,6 +99,7 @@ class RuleService:
         self._fingerprint: tuple[int, float] = (0, 0.0)
         self.engine: RuleEngine | None = None
         self.decided = 0
+        self.outage = OutageLog(log, "rules")
         self.rules_loaded_at = 0.0  # perf_counter of the last rule (re)load: the live-edit benchmark reads it
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
@@ -189,8 +191,13 @@ class RuleService:
                 if clock >= next_save:
                     next_save = clock + STATE_SAVE_S
                     self.save_state()
-            except Exception:  # the worker outlives a bad step; the signals are safe in the store
-                log.exception("rules step failed")
+            except Exception as exc:  # the worker outlives a bad step; the signals are safe in the store
+                if is_database_outage(exc):
+                    self.outage.failed(exc)  # once per outage, not a traceback per tick
+                else:
+                    log.exception("rules step failed")
+            else:
+                self.outage.ok()
             finally:
                 with self._idle:
                     self._pending -= len(items)

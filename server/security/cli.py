@@ -35,9 +35,9 @@ def broker_config(
     ] = None,
 ) -> None:
     """Write Mosquitto's password file and ACL: enrolled, unrevoked devices, each limited to its own topics."""
-    from server.core.config import parse_mqtt_url
+    from edge.mqtt_url import parse_mqtt_url
+    from server.cli_database import open_database
     from server.security import broker_config as generator
-    from server.store.db import make_engine
 
     settings = _settings()
     endpoint = parse_mqtt_url(settings.mqtt_url) if settings.mqtt_url else None
@@ -47,7 +47,7 @@ def broker_config(
         console.print("[red]the ingest user needs a name and password: put them in TOUCHPOINTS_MQTT_URL "
                       "(mqtt://user:password@host) or pass --ingest-user/--ingest-password[/red]")  # fmt: skip
         raise typer.Exit(2)
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = open_database(settings)
     try:
         config = generator.build(engine, settings.mqtt_topic_prefix, settings.event_id, user, password)
     except ValueError as exc:
@@ -69,15 +69,15 @@ def privacy_purge(
     ] = None,
 ) -> None:
     """Delete raw sightings older than the retention limit (visits, scores and taps are kept)."""
+    from server.cli_database import open_database
     from server.security.retention import purge_sightings
-    from server.store.db import make_engine
 
     settings = _settings()
     keep = days if days is not None else settings.sighting_retention_days
     if keep is None:
         console.print("no retention limit set (TOUCHPOINTS_SIGHTING_RETENTION_DAYS): nothing to do")
         return
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = open_database(settings)
     try:
         deleted = purge_sightings(engine, keep)
     finally:
@@ -96,11 +96,11 @@ def privacy_erase(
     from sqlmodel import Session
 
     from mobile_api.erasure import erase, export
-    from server.store.db import make_engine
+    from server.cli_database import open_database
     from server.store.models import Attendee
 
     settings = _settings()
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = open_database(settings)
     try:
         with Session(engine) as session:
             attendee = session.get(Attendee, attendee_id)

@@ -82,6 +82,28 @@ def migrate(engine: Engine) -> None:
             conn.commit()
 
 
+def schema_problem(engine: Engine) -> str | None:
+    """None when the schema is at the newest migration, else what is wrong in one line (for the CLI).
+
+    A command run against a database that was never migrated used to die with a traceback ("no such table:
+    device"); often the cause is a wrong TOUCHPOINTS_DATABASE_URL, so the message names the database.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:  # any driver error: the database cannot be opened at all
+        return f"cannot open the database ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    if current is None:
+        return "the database has no schema yet"
+    if current != head:
+        return f"the database schema is at {current}, this version needs {head}"
+    return None
+
+
 def check_database(engine: Engine) -> str | None:
     """None when the database answers, else the error text (for /healthz)."""
     try:

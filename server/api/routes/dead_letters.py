@@ -1,4 +1,10 @@
-"""The dead-letter store: every refused message with its reason and raw bytes."""
+"""The dead-letter store: every refused message with its reason and raw bytes.
+
+Paging is by cursor, not offset: rows arrive while an operator reads, and an offset would skip or repeat
+them. A page lists the most recent first; the next page is ``before=<the last id of this one>``, until a
+page is shorter than ``limit``. Of senders we cannot hold to account only an excerpt is kept
+(server/ingest/budget.py): then ``truncated`` is true and ``size`` is the whole payload's length.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,8 @@ class DeadLetterOut(BaseModel):
     reason: str
     detail: str
     device_id: str | None
-    size: int
+    size: int  # the whole payload's length in bytes
+    truncated: bool  # only the payload's first bytes were kept (the detail names the whole's SHA-256)
     payload_base64: str
     payload_text: str | None  # the payload when it is valid UTF-8 (most are JSON)
 
@@ -35,8 +42,13 @@ def list_dead_letters(
     reason: DeadLetterReason | None = None,
     device_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[
+        int | None, Query(ge=1, description="Cursor: only ids below this (the last id of a page)")
+    ] = None,
 ) -> list[DeadLetterOut]:
     query = select(DeadLetter)
+    if before is not None:
+        query = query.where(col(DeadLetter.id) < before)
     if reason is not None:
         query = query.where(DeadLetter.reason == reason.value)
     if device_id is not None:
@@ -57,6 +69,7 @@ def list_dead_letters(
                 detail=row.detail,
                 device_id=row.device_id,
                 size=row.size,
+                truncated=row.size > len(row.payload),
                 payload_base64=base64.b64encode(row.payload).decode(),
                 payload_text=text,
             )

@@ -57,3 +57,19 @@ def test_a_device_id_derived_from_an_odd_hostname_is_still_a_valid_topic_level(a
         code = api.post("/api/v1/devices/enrolment-codes", headers=AUTH, json={"zone_id": "booth-1"}).json()["code"]
         body = api.post("/api/v1/devices/enrol", json={"code": code, "hostname": hostname}).json()
         assert body["device_id"] == expected
+
+
+def test_a_device_registered_by_put_has_no_broker_password_until_enrolled_by_a_code_naming_it(api: TestClient, engine):
+    # docs/mqtt.md sections 1 and 10: PUT issues no MQTT password; a code naming the device gives it one.
+    from server.security.broker_config import load_devices
+
+    put = api.put("/api/v1/devices/room-b-1", headers=AUTH, json={"zone_id": "booth-1"})
+    assert put.status_code == 200 and "mqtt_password" not in put.json()
+    devices, skipped = load_devices(engine, "demo")
+    assert "room-b-1: not enrolled (no broker credentials)" in skipped
+    code = api.post("/api/v1/devices/enrolment-codes", headers=AUTH, json={"device_id": "room-b-1"}).json()["code"]
+    enrolled = api.post("/api/v1/devices/enrol", json={"code": code})
+    assert enrolled.status_code == 200 and enrolled.json()["device_id"] == "room-b-1"
+    assert enrolled.json()["mqtt_password"]
+    devices, skipped = load_devices(engine, "demo")
+    assert "room-b-1" in {d.id for d in devices} and not any(s.startswith("room-b-1") for s in skipped)

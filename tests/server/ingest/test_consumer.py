@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+
 from fastapi.testclient import TestClient
 from support import (
     ALICE_BEACON,
+    T0,
     LiveServer,
     RawPublisher,
     batch,
@@ -116,3 +120,57 @@ def test_a_message_that_trips_a_bug_in_the_writer_is_kept_and_the_rest_of_its_ba
     assert wait_until(lambda: counts(s).get("tap") == 2 and dead(s).get("unstorable") == 1)
     [letter] = s.get("/api/v1/dead-letters", params={"reason": "unstorable"})  # type: ignore[misc]
     assert letter["detail"] == "KeyError: 'badge_id'" and letter["payload_text"] == tap(666).to_json().decode()
+
+
+def test_junk_from_an_unknown_sender_is_kept_as_bounded_excerpts_and_beyond_its_quota_only_counted(
+    live_server: LiveServer,
+):
+    from server.ingest.budget import EXCERPT_BYTES, PER_SENDER_PER_MIN
+
+    s = live_server
+    junk = b"\x00" * 100_000  # under the payload limit, but nobody we know sent it
+    s.publisher.publish_many([(s.topic("tap", device="intruder"), junk)] * (PER_SENDER_PER_MIN + 40))
+    s.publisher.publish(s.topic("tap"), tap(1).to_json())  # and the registered device goes on
+    metrics = lambda: s.client.get("/metrics", headers={"Authorization": "Bearer test-admin-token"}).text  # noqa: E731
+    assert wait_until(lambda: 'touchpoints_dead_letters_dropped_total{reason="unknown_device"} 40.0' in metrics())
+    assert wait_until(lambda: counts(s) == {"tap": 1})
+    assert dead(s) == {"unknown_device": PER_SENDER_PER_MIN}
+    letter = s.get("/api/v1/dead-letters", params={"limit": 1})[0]  # type: ignore[index]
+    assert letter["size"] == 100_000 and letter["truncated"] is True
+    assert len(base64.b64decode(letter["payload_base64"])) == EXCERPT_BYTES
+    assert hashlib.sha256(junk).hexdigest() in letter["detail"]
+
+
+def test_retained_messages_and_the_servers_own_config_never_count_against_a_devices_rate(server_settings, engine):
+    # The broker hands a (re)subscribing server every retained status and the server's own retained configs
+    # at once, and ingest reads the configs the server publishes; once these were charged to the devices'
+    # buckets and dead-lettered rate_limited.
+    settings = server_settings.model_copy(update={"ingest_device_rate_per_s": 0.001, "ingest_device_burst": 1})
+    seed_small_venue(engine)
+    publisher = RawPublisher(settings.mqtt_url or "")
+    prefix = settings.mqtt_topic_prefix
+    try:
+        for n in range(5):
+            publisher.publish(f"{prefix}/v1/demo/door-{n}/status", status("online", T0, device=f"door-{n}").to_json(),
+                              retain=True)  # fmt: skip
+        publisher.publish(f"{prefix}/v1/demo/door-1/config", b'{"v": 1, "type": "config"}', retain=True)
+        publisher.publish(f"{prefix}/v1/demo/door-1/status", status("online", T0).to_json(), retain=True)
+        app = create_app(settings)
+        with TestClient(app) as client:
+            assert app.state.services.ingest.wait_connected(10)
+            s = LiveServer(client, settings, publisher)
+            # The server publishes door-1's config (live, on the topic ingest reads): not door-1's message either.
+            moved = client.put("/api/v1/devices/door-1", headers={"Authorization": "Bearer test-admin-token"},
+                               json={"zone_id": "booth-1"})  # fmt: skip
+            assert moved.status_code == 200 and moved.json()["config_version"] >= 1
+            metrics = lambda: client.get("/metrics", headers={"Authorization": "Bearer test-admin-token"}).text  # noqa: E731
+            assert wait_until(lambda: 'touchpoints_mqtt_messages_received_total{kind="config"} 2.0' in metrics())
+            s.publisher.publish(s.topic("tap"), tap(1).to_json())  # door-1's one live message: its burst
+            assert wait_until(lambda: counts(s) == {"tap": 1})
+            assert wait_until(lambda: s.get("/api/v1/devices/door-1")["state"] == "online")  # type: ignore[index]
+            assert dead(s) == {"unknown_device": 4}  # the unregistered door-2..4 and door-0; nothing rate_limited
+    finally:
+        for n in range(5):
+            publisher.publish(f"{prefix}/v1/demo/door-{n}/status", b"", retain=True)
+        publisher.publish(f"{prefix}/v1/demo/door-1/config", b"", retain=True)
+        publisher.close()
