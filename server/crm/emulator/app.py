@@ -207,8 +207,9 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
     if parts[:1] == ["query"]:
         total, records = org.query(request.query_params.get("q", ""))
         return JSONResponse({"totalSize": total, "done": True, "records": records})
+    assign = _auto_assign(request)
     if parts[:2] == ["composite", "sobjects"]:
-        return _collection(emu, method, parts[2:], body)
+        return _collection(emu, method, parts[2:], body, assign, request.url.path)
     if parts[:2] == ["jobs", "ingest"]:
         return await _bulk(emu, request, parts[2:], body)
     if parts[:1] == ["sobjects"] and len(parts) >= 2:
@@ -216,10 +217,10 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
         if rest == ["describe"]:
             return JSONResponse(org.describe(sobject))
         if not rest and method == "POST":
-            return JSONResponse({"id": org.create(sobject, body), "success": True, "errors": []}, 201)
+            return JSONResponse({"id": org.create(sobject, body, assign), "success": True, "errors": []}, 201)
         if len(rest) == 1:
             if method == "PATCH":
-                org.update(sobject, rest[0], body)
+                org.update(sobject, rest[0], body, assign)
                 return Response(status_code=204)
             if method == "DELETE":
                 org.delete(sobject, rest[0])
@@ -230,10 +231,10 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
             return JSONResponse({"attributes": {"type": sobject}, **record})
         if len(rest) == 2:
             if method == "PATCH":
-                code = _record_fault(emu, rest[1], 0)
+                code = _record_fault(emu, rest[1], 0, request.url.path)
                 if code:
                     raise RecordError(code, MESSAGES.get(code, code), [], 400)
-                record_id, created = org.upsert(sobject, rest[0], rest[1], body)
+                record_id, created = org.upsert(sobject, rest[0], rest[1], body, assign)
                 return JSONResponse(
                     {"id": record_id, "success": True, "errors": [], "created": created}, 201 if created else 200
                 )
@@ -249,11 +250,26 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
     raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
 
 
-def _record_fault(emu: Emulator, ext_value: str | None, index: int) -> str | None:
-    return emu.faults.for_record(ext_value, index)
+def _record_fault(emu: Emulator, ext_value: str | None, index: int, path: str = "") -> str | None:
+    return emu.faults.for_record(ext_value, index, path)
 
 
-def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any]) -> Response:
+def _auto_assign(request: Request) -> bool:
+    """REST runs a Lead's active assignment rule on create and update unless ``Sforce-Auto-Assign: FALSE``
+    (absent means TRUE; an assignment rule id also means run)."""
+    return request.headers.get("sforce-auto-assign", "TRUE").strip().upper() not in ("FALSE", "0")
+
+
+ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
+
+
+def _collection(
+    emu: Emulator, method: str, rest: list[str], body: dict[str, Any], assign: bool, path: str
+) -> Response:
     records = body.get("records") or []
     if len(records) > COLLECTION_MAX:
         raise RecordError(
@@ -261,9 +277,9 @@ def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any
             f"record limit reached. cannot submit more than {COLLECTION_MAX} records into this call",
             [],
         )
-    if body.get("allOrNone"):
-        raise RecordError("INVALID_FIELD", "the emulator supports allOrNone=false only", [])
-    results = []
+    all_or_none = bool(body.get("allOrNone"))
+    snapshot = emu.org.snapshot() if all_or_none else None
+    results: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         sobject = (record.get("attributes") or {}).get("type") or (rest[0] if rest else None)
         if sobject is None:
@@ -271,17 +287,17 @@ def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any
         ext_field = rest[1] if len(rest) == 2 else None
         ext_value = record.get(ext_field) if ext_field else record.get("Id")
         try:
-            code = _record_fault(emu, ext_value, index)
+            code = _record_fault(emu, ext_value, index, path)
             if code:
                 raise RecordError(code, MESSAGES.get(code, code), [])
             if method == "PATCH" and ext_field:
-                record_id, created = emu.org.upsert(sobject, ext_field, ext_value, record)
+                record_id, created = emu.org.upsert(sobject, ext_field, ext_value, record, assign)
                 results.append({"id": record_id, "success": True, "errors": [], "created": created})
             elif method == "PATCH":
-                emu.org.update(sobject, record.get("Id"), record)
+                emu.org.update(sobject, record.get("Id"), record, assign)
                 results.append({"id": record.get("Id"), "success": True, "errors": []})
             else:
-                results.append({"id": emu.org.create(sobject, record), "success": True, "errors": []})
+                results.append({"id": emu.org.create(sobject, record, assign), "success": True, "errors": []})
         except RecordError as exc:
             if exc.code == "INVALID_FIELD" and exc.message.startswith("No such column"):
                 raise  # an unknown field fails the whole request, as Salesforce's JSON deserialiser does
@@ -300,6 +316,9 @@ def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any
                     ],
                 }
             )
+    if snapshot is not None and not all(r["success"] for r in results):
+        emu.org.restore(snapshot)  # allOrNone: nothing of this request stays; the valid records say why
+        results = [r if not r["success"] else {"id": None, "success": False, "errors": [ROLLED_BACK]} for r in results]
     return JSONResponse(results)
 
 
@@ -362,13 +381,21 @@ def _run_job(emu: Emulator, job: dict[str, Any]) -> None:
     if unknown:
         job.update(state="Failed", errorMessage=f"InvalidBatch : Field name not found : {unknown[0]}")
         return
+    operation = job["operation"]
     for index, row in enumerate(reader):
         values = {k: v for k, v in row.items() if v != ""}  # an empty cell leaves the field as it is
         try:
-            code = _record_fault(emu, row.get(ext_field), index)
+            code = _record_fault(emu, row.get(ext_field or "Id"), index, f"/jobs/ingest/{sobject}")
             if code:
                 raise RecordError(code, MESSAGES.get(code, code), [])
-            record_id, created = emu.org.upsert(sobject, ext_field, row[ext_field], values)
+            # Bulk API runs assignment rules only when the job names one (assignmentRuleId): never here.
+            if operation == "insert":
+                record_id, created = emu.org.create(sobject, values), True
+            elif operation == "update":
+                record_id, created = values.pop("Id", ""), False
+                emu.org.update(sobject, record_id, values)
+            else:
+                record_id, created = emu.org.upsert(sobject, ext_field, row[ext_field], values)
             job["success"].append({"sf__Id": record_id, "sf__Created": str(created).lower(), **row})
         except RecordError as exc:
             job["failed"].append(
