@@ -115,11 +115,24 @@ def sync(
             worker.stop()
         return
     report = worker.drain()
-    out.print(
+    out.print(summary(report))
+
+
+def summary(report: Any) -> str:
+    """One line of what a drain did: a failure it got past is "recovered from", not "stopped by"."""
+    text = (
         f"erased {report.erasures}, sent {report.sent} (created {report.created}, updated {report.updated}), unchanged "
         f"{report.skipped_unchanged}, parked {report.parked}, retrying {report.retrying}"
-        + (f", stopped by: {report.failure}" if report.failure else "")
     )
+    if report.noted:
+        text += f", {report.noted} written with changes (cut, email dropped: `touchpoints crm status`)"
+    if report.converted:
+        text += f", {report.converted} converted Lead(s) followed to their Contact"
+    if report.recovered:
+        text += f", recovered from {len(report.recovered)} failure(s) (last: {report.recovered[-1]})"
+    if report.failure:
+        text += f", stopped by: {report.failure}"
+    return text
 
 
 @app.command()
@@ -146,11 +159,12 @@ def status() -> None:
     import orjson
 
     from server.crm.erasure import waiting
-    from server.crm.outbox import outbox_stats, state_counts
+    from server.crm.outbox import noted_count, outbox_stats, state_counts
 
     engine = _engine(_settings())
     with engine.connect() as conn:
-        result = {**state_counts(conn), **outbox_stats(conn, time.time()), "erasures_waiting": waiting(conn)}
+        result = {**state_counts(conn), **outbox_stats(conn, time.time()), "erasures_waiting": waiting(conn),
+                  "written_with_changes": noted_count(conn)}  # fmt: skip
     print(orjson.dumps(result).decode())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crm_support import EVENT, T0, seed_event
+from crm_support import EVENT, T0, local, seed_event
 from sqlalchemy import Engine, func, select
 from sqlmodel import SQLModel
 
@@ -78,9 +78,9 @@ def test_rule_crm_updates_and_leads_reach_the_outbox(
     assert outbox_rows(engine) == [("a001", "rule"), ("a000", "lead")]
     make_sync().drain()  # Rating, the standard Lead field the rule sets, is in the emulator's Lead
     org = emulator.emulator.org
-    leads = {r["Touchpoints_Id__c"]: r for r in org.all("Lead")}
+    leads = {local(r["Touchpoints_Id__c"]): r for r in org.all("Lead")}
     assert leads["a001"]["Rating"] == "Hot"
-    task = next(t for t in org.all("Task") if t["Touchpoints_Id__c"].startswith("lead:"))
+    task = next(t for t in org.all("Task") if local(t["Touchpoints_Id__c"]).startswith("lead:"))
     assert task["Subject"] == "Lead captured by Acme (rating 5)" and "budget: 50k" in task["Description"]
     assert "Notes: call Monday" in task["Description"] and task["WhoId"] == leads["a000"]["Id"]
     with engine.connect() as conn:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from crm_support import EVENT, crm_env, seed_event
+from crm_support import EVENT, crm_env, ext, local, seed_event
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from support import ADMIN
@@ -103,7 +103,7 @@ def test_parked_records_over_the_api_and_their_redrive(
     ids = seed_event(engine, 3)
     with engine.begin() as conn:
         enqueue_crm_change(conn, ids)
-    emulator.emulator.faults.add(Fault("record", code="DUPLICATES_DETECTED", ext_values={"a001"}, times=1))
+    emulator.emulator.faults.add(Fault("record", code="DUPLICATES_DETECTED", ext_values={ext(engine, "a001")}, times=1))
     make_sync().drain()
     settings = load_settings(
         database_url=database_url, ingest_enabled=False, admin_token=ADMIN, var_dir=tmp_path / "var", event_id=EVENT
@@ -129,14 +129,16 @@ def test_parked_records_over_the_api_and_their_redrive(
             'touchpoints_crm_records{status="parked"} 0.0' in metrics and "touchpoints_crm_outbox_rows 1.0" in metrics
         )
     make_sync().drain()
-    assert sorted(r["Touchpoints_Id__c"] for r in emulator.emulator.org.all("Lead")) == ids
+    assert sorted(local(r["Touchpoints_Id__c"]) for r in emulator.emulator.org.all("Lead")) == ids
 
 
 def test_retry_all_over_the_cli(engine: Engine, emulator: EmulatorServer, env: None, make_sync: Callable[..., CrmSync]):
     ids = seed_event(engine, 2)
     with engine.begin() as conn:
         enqueue_crm_change(conn, ids)
-    emulator.emulator.faults.add(Fault("record", code="DUPLICATES_DETECTED", ext_values=set(ids), times=2))
+    emulator.emulator.faults.add(
+        Fault("record", code="DUPLICATES_DETECTED", ext_values={ext(engine, i) for i in ids}, times=2)
+    )
     make_sync().drain()
     assert emulator.emulator.org.all("Lead") == []
     assert runner.invoke(cli, ["crm", "retry"]).exit_code == 2

@@ -267,9 +267,7 @@ ROLLED_BACK = {
 }
 
 
-def _collection(
-    emu: Emulator, method: str, rest: list[str], body: dict[str, Any], assign: bool, path: str
-) -> Response:
+def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any], assign: bool, path: str) -> Response:
     records = body.get("records") or []
     if len(records) > COLLECTION_MAX:
         raise RecordError(
