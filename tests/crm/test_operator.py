@@ -146,3 +146,29 @@ def test_retry_all_over_the_cli(engine: Engine, emulator: EmulatorServer, env: N
     assert result.exit_code == 0 and "re-driving 2 attendee(s)" in result.output
     make_sync().drain()
     assert len(emulator.emulator.org.all("Lead")) == 2
+
+
+def test_crm_check_reads_field_rights_flags_lengths_and_values_and_says_what_to_change(
+    emulator: EmulatorServer, env: None
+):
+    org = emulator.emulator.org
+    org.set_field("Lead", "Touchpoints_Grade__c", createable=False, updateable=False)  # no field-level Edit
+    org.set_field("CampaignMember", "Touchpoints_Id__c", external_id=False, unique=False)  # not an External ID
+    org.set_field("Task", "Touchpoints_Id__c", length=64)  # too short for <deployment>:<event>:<key>
+    org.set_field("Lead", "LeadSource", picklist=("Web", "Other"))  # "Event" never added
+    org.set_field("Lead", "Touchpoints_Interests__c", length=100)  # shorter than asked: values cut, not an error
+    org.marketing_user = False
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=400)
+    assert result.exit_code == 1
+    assert (
+        "5 missing: Campaign, CampaignMember.Touchpoints_Id__c, Lead.LeadSource values, Lead.Touchpoints_Grade__c, "
+        "Task.Touchpoints_Id__c" in result.output
+    )
+    assert "tick Marketing User" in result.output
+    assert "tick External ID and Unique" in result.output
+    assert "Text(64) cannot hold every key" in result.output
+    assert "LeadSource > Values: add 'Event'" in result.output
+    assert "no create/edit access: Setup > Object Manager > Lead > Fields & Relationships > Touchpoints_Grade__c" in (
+        result.output
+    )
+    assert "Text(100): longer values are cut" in result.output
