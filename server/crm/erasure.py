@@ -214,6 +214,9 @@ def erase_in_salesforce(
             return f"no {lead_obj}"
         _patch(sender, f"sobjects/{lead_obj}/{lead['Id']}", redacted_values(mapping))
         return f"{lead_obj} contact fields redacted"
+    opportunities = _delete_opportunities(sender, mapping, event_id, external_id)
+    if opportunities:
+        outcome.append(f"{opportunities} opportunit{'y' if opportunities == 1 else 'ies'} deleted")
     if policy == "delete":
         found = _delete(sender, lead_path)
         outcome.append(f"{lead_obj} deleted" if found else f"no {lead_obj}")
@@ -228,6 +231,22 @@ def erase_in_salesforce(
     if sobject == contact_obj and sf_id:
         outcome.append(_undecorate_contact(sender, mapping, event_id, external_id, sf_id))
     return "; ".join(outcome)
+
+
+def _delete_opportunities(sender: Sender, mapping: Mapping, event_id: str, external_id: str) -> int:
+    """Our Opportunities from the attendee's qualified leads (server/crm/opportunity.py) name the person and
+    carry the rep's notes: deleted under either policy. Found by their External ID's prefix."""
+    spec = mapping.opportunity
+    if not spec.get("enabled"):
+        return 0
+    prefix = mapping.ext(event_id, f"opp:{external_id}:")
+    # A LIKE literal: quotes and backslashes escaped as in any SOQL string, and its own wildcards too.
+    like = prefix.replace("\\", "\\\\").replace("'", "\\'").replace("_", "\\_").replace("%", "\\%")
+    field = spec["external_id_field"]
+    rows = sender.query(f"SELECT Id FROM {spec['object']} WHERE {field} LIKE '{like}%'")
+    for row in rows:
+        _delete(sender, f"sobjects/{spec['object']}/{row['Id']}")
+    return len(rows)
 
 
 def anonymised_values(mapping: Mapping) -> dict[str, Any]:

@@ -3,11 +3,12 @@
 The trigger is the rep's own judgement, recorded where they already give it: the lead's rating (1-5) in the
 booth app (or the organizer API that writes the same lead row). A lead rated ``opportunity.min_rating`` or
 more, whose contact the attendee shares, becomes one Opportunity, upserted on its External ID
-``<deployment>:<event>:opp:<lead id>`` — the same lead rated again updates it, never a second one. It is
+``<deployment>:<event>:opp:<attendee>:<lead id>`` — the same lead rated again updates it, never a second one. It is
 linked to the event's Campaign (Primary Campaign Source), named after the exhibitor and the person, owned by
 the person's owner when that is a User (a queue cannot own an Opportunity), and carries the rep's notes.
 Salesforce has no lookup from an Opportunity to a Lead: the person is named in it, and the External ID says
-which attendee and lead it came from.
+which attendee and lead it came from. Erasing the attendee deletes their Opportunities (server/crm/erasure.py):
+the name and notes are about them.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def qualified(mapping: Mapping, lead: dict[str, Any], exhibitor: str, person: st
 def opportunity_record(mapping: Mapping, event: EventFacts, person: SfRecord, opp: OpportunityFacts) -> SfRecord:
     spec = mapping.opportunity
     ext_field = spec["external_id_field"]
-    local = f"opp:{opp.lead_id}"
+    local = f"opp:{person.attendee_id}:{opp.lead_id}"  # the attendee in it: erasure finds their Opportunities
     ext = mapping.ext(event.id, local)
     name = str(spec.get("name", "{exhibitor}: {person} ({event_name})")).format(
         exhibitor=opp.exhibitor, person=opp.person, event_name=event.name, rating=opp.rating

@@ -257,11 +257,10 @@ class Sender:
             info = self._wait(client, job_id)
             if info["state"] != "JobComplete":
                 return job_id, "", info
-            return (
-                client.get_ingest_results(job_id, "successfulResults"),
-                client.get_ingest_results(job_id, "failedResults"),
-                info,
-            )
+            succeeded = client.get_ingest_results(job_id, "successfulResults")
+            # Failed rows are fetched only when the job says there are some (one API call saved per job).
+            failed = client.get_ingest_results(job_id, "failedResults") if info.get("numberRecordsFailed") else ""
+            return succeeded, failed, info
 
         succeeded, failed, info = self._call(run)
         if info["state"] != "JobComplete":

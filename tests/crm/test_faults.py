@@ -100,7 +100,9 @@ def test_bulk_api_for_backfills_with_failed_record_retrieval(
     with engine.begin() as conn:
         enqueue_crm_change(conn, ids)
     emulator.emulator.faults.add(
-        Fault("record", code="UNABLE_TO_LOCK_ROW", ext_values={ext(engine, "a003"), ext(engine, "a200")}, times=2)
+        Fault("record", code="UNABLE_TO_LOCK_ROW", ext_values={ext(engine, "a003"), ext(engine, "a200")}, times=2),
+        # and one membership in the members' job (a job reporting no failures has none fetched)
+        Fault("record", code="UNABLE_TO_LOCK_ROW", ext_values={ext(engine, "a150")}, path="/CampaignMember", times=1),
     )
     sync = make_sync(bulk_threshold=100)
     sync.drain()

@@ -306,3 +306,27 @@ def test_a_qualified_lead_becomes_one_opportunity(
     sync.drain()
     [again] = org.all("Opportunity")
     assert again["Id"] == opp["Id"] and "Notes: call Monday" in again["Description"]
+
+
+def test_erasing_an_attendee_deletes_their_opportunities_not_others(
+    engine: Engine, emulator: EmulatorServer, make_sync: Callable[..., CrmSync]
+):
+    from mobile_api.erasure import erase
+
+    ids = seed_event(engine, 2)
+    lead = SQLModel.metadata.tables["lead"]
+    rows = [{"event_id": EVENT, "exhibitor_id": "acme", "attendee_id": a, "source": "qr", "captured_by": "rep",
+             "rating": 5, "answers": {}, "contact_shared": True, "created_at": T0, "updated_at": T0}
+            for a in ids]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(lead.insert(), rows)
+    enqueue(engine, ids)
+    make_sync().drain()
+    assert len(emulator.emulator.org.all("Opportunity")) == 2
+    with Session(engine) as s:
+        attendee = s.get(Attendee, "a000")
+        assert attendee is not None
+        erase(s, attendee, "anonymise")
+    make_sync().drain()
+    [left] = emulator.emulator.org.all("Opportunity")
+    assert local(left["Touchpoints_Id__c"]).startswith("opp:a001:") and "Persona001" in left["Name"]

@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from server.crm.emulator.faults import MESSAGES, Faults
 from server.crm.emulator.org import MultipleMatches, Org, RecordError
+from server.crm.emulator.schema import SCHEMA
 
 COLLECTION_MAX = 200
 URI_MAX = 16_384  # Salesforce refuses longer request URIs (long SOQL must be split)
@@ -383,7 +384,9 @@ def _run_job(emu: Emulator, job: dict[str, Any]) -> None:
     for index, row in enumerate(reader):
         values = {k: v for k, v in row.items() if v != ""}  # an empty cell leaves the field as it is
         try:
-            code = _record_fault(emu, row.get(ext_field or "Id"), index, f"/jobs/ingest/{sobject}")
+            externals = [row.get(c) for c in row if c in SCHEMA[sobject].externals() and row.get(c)]
+            fault_key = row.get(ext_field) if ext_field else (externals[0] if externals else row.get("Id"))
+            code = _record_fault(emu, fault_key, index, f"/jobs/ingest/{sobject}")
             if code:
                 raise RecordError(code, MESSAGES.get(code, code), [])
             # Bulk API runs assignment rules only when the job names one (assignmentRuleId): never here.

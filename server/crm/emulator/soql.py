@@ -1,5 +1,6 @@
 """The SOQL the sync uses, for the emulator: ``SELECT f, ... | COUNT() FROM X [WHERE a = 'v' AND b IN ('x', 'y')
-AND c != null] [LIMIT n]``. Anything else is MALFORMED_QUERY, as an unsupported query would be in a real org."""
+AND c != null AND d LIKE 'x%'] [LIMIT n]``. Anything else is MALFORMED_QUERY, as an unsupported query would be
+in a real org."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ SOQL = re.compile(
     r"(?:\s+LIMIT\s+(?P<limit>\d+))?",
     re.I | re.S,
 )
-CONDITION = re.compile(r"(?P<field>\w+)\s*(?P<op>=|!=|\bIN\b)\s*(?P<value>.+)", re.I | re.S)
+CONDITION = re.compile(r"(?P<field>\w+)\s*(?P<op>=|!=|\bIN\b|\bLIKE\b)\s*(?P<value>.+)", re.I | re.S)
 STRING = re.compile(r"'((?:[^'\\]|\\.)*)'")
 Test = Callable[[dict[str, Any]], bool]
 
@@ -52,6 +53,9 @@ def _condition(text: str, known: set[str], sobject: str) -> Test:
         values = {_unescape(v) for v in STRING.findall(raw)}
         return lambda r: r.get(name) in values
     quoted = STRING.fullmatch(raw)
+    if op == "LIKE" and quoted is not None:  # '%' any run, '_' one character; case-insensitive, as SOQL
+        pattern = re.compile(_like(quoted.group(1)), re.I | re.S)
+        return lambda r: r.get(name) is not None and pattern.fullmatch(str(r.get(name))) is not None
     value: Any = raw
     if raw.lower() == "null":
         value = None
@@ -62,6 +66,18 @@ def _condition(text: str, known: set[str], sobject: str) -> Test:
     if op == "=":
         return lambda r: r.get(name) == value
     return lambda r: r.get(name) != value
+
+
+def _like(literal: str) -> str:
+    """A LIKE literal as a regular expression: ``\\x`` is ``x`` itself (``\\_``, ``\\%``), ``%`` any run,
+    ``_`` one character."""
+    out, chars = [], iter(literal)
+    for c in chars:
+        if c == "\\":
+            out.append(re.escape(next(chars, "")))
+        else:
+            out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+    return "".join(out)
 
 
 def _unescape(value: str) -> str:
