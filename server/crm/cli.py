@@ -179,6 +179,20 @@ def post_event(force: Annotated[bool, typer.Option(help="Run again even if it ra
 
 
 @app.command()
+def metadata(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the Metadata API package")] = Path(
+        "var/salesforce-metadata"
+    ),
+) -> None:
+    """Write the custom fields and the permission set the sync needs, to deploy with the Salesforce CLI."""
+    from server.crm.metadata import write_package
+
+    files = write_package(out_dir)
+    out.print(f"{len(files)} files in {out_dir}; deploy: sf project deploy start --metadata-dir {out_dir} "
+              "--target-org <alias>")  # fmt: skip
+
+
+@app.command()
 def emulator(
     port: Annotated[int, typer.Option(help="HTTPS port (0: any)")] = 8443,
     directory: Annotated[Path, typer.Option(help="Where the test CA and certificate go")] = Path("var/sf-emulator"),
