@@ -37,3 +37,11 @@ def test_the_package_has_every_custom_field_the_mapping_writes_with_the_emulator
     rights = ET.parse(tmp_path / "permissionsets" / "Touchpoints_Sync.permissionset").getroot()
     editable = {p.findtext("m:field", namespaces=NS) for p in rights.findall("m:fieldPermissions", NS)}
     assert "Lead.Touchpoints_Grade__c" in editable and "Opportunity.Touchpoints_Id__c" in editable
+
+
+def test_docs_show_the_package_the_command_writes():
+    from server.crm.metadata import OBJECTS, object_xml, package_xml, permission_set_xml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "salesforce.md").read_text()
+    for text in (package_xml(), permission_set_xml(), *(object_xml(f) for f in OBJECTS.values())):
+        assert text in doc  # regenerate the section at the end of docs/salesforce.md when metadata.py changes
