@@ -13,7 +13,8 @@ only for a Marketing User), and per field ``createable``/``updateable`` (field-l
   160 characters);
 * text fields shorter than docs/salesforce.md asks are reported (values are cut to them: not an error);
 * constant picklist values the mapping sends exist (LeadSource "Event", Task Status/Priority, StageName);
-* Delete where erasure needs it (the Lead with erasure=delete; a matched Contact's member and our Tasks).
+* Delete where erasure needs it (the Lead with erasure=delete; a matched Contact's member and our Tasks);
+* once a sync made the event's Campaign, its member statuses (Registered, Attended, No-show).
 
 Deleting a Lead someone else now owns also needs the role hierarchy or "Modify All", which no flag shows.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.crm.mapping import EXT_MAX, Mapping
-from server.crm.sender import CallFailed, Sender
+from server.crm.sender import CallFailed, Sender, soql_quote
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ ASKED_LENGTH = {"Touchpoints_Interests__c": 255, "Touchpoints_Last_Touchpoint__c
                 "Touchpoints_Stage__c": 32}  # fmt: skip
 
 
-def check_org(sender: Sender, mapping: Mapping, erasure: str = "delete") -> list[CheckRow]:
-    """One row per object, field, flag and permission the sync needs; a failed login raises CallFailed."""
+def check_org(sender: Sender, mapping: Mapping, erasure: str = "delete", event_id: str | None = None) -> list[CheckRow]:
+    """One row per object, field, flag and permission the sync needs (and, with ``event_id``, the event's
+    campaign member statuses); a failed login raises CallFailed."""
     rows: list[CheckRow] = []
     limits: Any = sender.restful("limits")
     daily = (limits or {}).get("DailyApiRequests", {})
@@ -85,6 +87,28 @@ def check_org(sender: Sender, mapping: Mapping, erasure: str = "delete") -> list
         why = _erasure_deletes(mapping, erasure).get(sobject)
         if why is not None:
             rows.append(_delete_permission(sobject, describe, why))
+    if event_id is not None and mapping.deployment and all(r.ok for r in rows if r.sobject == "Campaign"):
+        rows.extend(_campaign_statuses(sender, mapping, event_id))
+    return rows
+
+
+def _campaign_statuses(sender: Sender, mapping: Mapping, event_id: str) -> list[CheckRow]:
+    """The event's Campaign, once a sync made it, has every member status the mapping uses."""
+    camp = mapping.campaign
+    found = sender.query(
+        f"SELECT Id FROM {camp['object']} WHERE {camp['external_id_field']} = {soql_quote(mapping.ext(event_id))}"
+    )
+    if not found:
+        return [CheckRow("CampaignMemberStatus", "(event campaign)", True, "the first sync creates the Campaign")]
+    campaign_id = found[0]["Id"]
+    have = {r["Label"] for r in sender.query(
+        f"SELECT Id, Label FROM CampaignMemberStatus WHERE CampaignId = {soql_quote(campaign_id)}")}  # fmt: skip
+    rows = []
+    for spec in mapping.statuses.values():
+        ok = spec.label in have
+        how = "" if ok else (f"missing on Campaign {campaign_id}: the sync adds it at its next drain (if refused, "
+                             "the members say why); by hand: the Campaign > Advanced Setup > Add Status")  # fmt: skip
+        rows.append(CheckRow("CampaignMemberStatus", spec.label, ok, how))
     return rows
 
 

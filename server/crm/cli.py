@@ -51,15 +51,20 @@ def _engine(settings: Any) -> Any:
 @app.command()
 def check() -> None:
     """Log in, then check every object, custom field and permission the sync needs; exit 1 if anything is missing."""
+    from dataclasses import replace
+
     from server.crm.check import check_org
     from server.crm.connection import ConnectionConfig, SalesforceConnection
+    from server.crm.deployment import deployment_id
     from server.crm.mapping import load_mapping
     from server.crm.sender import CallFailed, Sender
 
     settings = _settings()
     sender = Sender(SalesforceConnection(ConnectionConfig.from_settings(settings)))
+    deployment = deployment_id(_engine(settings), settings.salesforce_deployment_id)
+    mapping = replace(load_mapping(settings.salesforce_mapping_path), deployment=deployment)
     try:
-        rows = check_org(sender, load_mapping(settings.salesforce_mapping_path), settings.salesforce_erasure)
+        rows = check_org(sender, mapping, settings.salesforce_erasure, settings.event_id)
     except CallFailed as exc:
         out.print(f"[red]cannot reach Salesforce at {settings.salesforce_login_url}: {exc.message}[/red]")
         raise typer.Exit(1) from None

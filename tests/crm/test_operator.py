@@ -172,3 +172,20 @@ def test_crm_check_reads_field_rights_flags_lengths_and_values_and_says_what_to_
         result.output
     )
     assert "Text(100): longer values are cut" in result.output
+
+
+def test_crm_check_looks_at_the_event_campaigns_statuses_once_a_sync_made_it(
+    engine: Engine, emulator: EmulatorServer, env: None, make_sync: Callable[..., CrmSync]
+):
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=300)
+    assert result.exit_code == 0 and "the first sync creates the Campaign" in result.output
+    ids = seed_event(engine, 1)
+    with engine.begin() as conn:
+        enqueue_crm_change(conn, ids)
+    make_sync().drain()
+    org = emulator.emulator.org
+    [no_show] = [s for s in org.all("CampaignMemberStatus") if s["Label"] == "No-show"]
+    org.delete("CampaignMemberStatus", no_show["Id"])  # an admin removed it
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=300)
+    assert result.exit_code == 1 and "1 missing: CampaignMemberStatus.No-show" in result.output
+    assert "Advanced Setup > Add Status" in result.output
