@@ -175,3 +175,30 @@ def test_campaigns_need_a_marketing_user(rest: Rest, emulator: EmulatorServer):
     emulator.emulator.org.marketing_user = False
     assert rest.call("GET", "sobjects/Campaign/describe").json()["createable"] is False
     refused(rest.call("POST", "sobjects/Campaign", {"Name": "Touch Conf"}), 400, "INVALID_FIELD_FOR_INSERT_UPDATE")
+
+
+def test_an_upsert_on_a_field_that_is_no_external_id_is_refused(rest: Rest, emulator: EmulatorServer):
+    emulator.emulator.org.set_field("Task", "Touchpoints_Id__c", external_id=False, unique=False)
+    answer = rest.call("PATCH", "sobjects/Task/Touchpoints_Id__c/t1", {"Subject": "Visited"})
+    assert refused(answer, 404, "NOT_FOUND")["fields"] == ["Touchpoints_Id__c"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("Touchpoints_Engagement_Score__c", "high", "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        ("Touchpoints_Engagement_Score__c", 123456.0, "NUMBER_OUTSIDE_VALID_RANGE"),  # Number(6, 1)
+        ("OwnerId", "not-an-id", "MALFORMED_ID"),
+        ("OwnerId", "005000000000099AAA", "INVALID_CROSS_REFERENCE_KEY"),
+    ],
+)
+def test_values_of_the_wrong_type_or_range_are_refused(rest: Rest, field: str, value: Any, code: str):
+    answer = rest.call("PATCH", "sobjects/Lead/Touchpoints_Id__c/k1", {"LastName": "D", "Company": "A", field: value})
+    refused(answer, 400, code)
+
+
+def test_a_member_status_must_be_one_of_its_campaigns(rest: Rest):
+    lead_id, campaign_id = lead(rest), campaign(rest)
+    answer = rest.call("POST", "sobjects/CampaignMember", {"CampaignId": campaign_id, "LeadId": lead_id,
+                                                           "Status": "Attended"})  # fmt: skip
+    refused(answer, 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")

@@ -21,7 +21,7 @@ from server.cli import app as cli
 from server.crm.emulator.faults import Fault
 from server.crm.emulator.org import INTEGRATION_USER, LEAD_QUEUE, REP_USER
 from server.crm.emulator.server import EmulatorServer
-from server.crm.outbox import enqueue_crm_change
+from server.crm.outbox import enqueue_crm_change, noted_count
 from server.crm.postevent import run_post_event
 from server.crm.worker import CrmSync
 from server.store.crm_models import CrmOutbox, CrmSyncState
@@ -94,6 +94,8 @@ def test_long_values_are_cut_and_refused_emails_sent_empty_with_a_note(
     assert st["Lead:a001"].error == "note: Email is not an address Salesforce takes: sent empty; " \
         "Touchpoints_Interests__c cut from 399 to 255 characters"  # fmt: skip
     assert st["Lead:a002"].error == "note: Email is not an address Salesforce takes: sent empty"
+    with engine.connect() as conn:
+        assert noted_count(conn) == 3  # what `touchpoints crm status` says as written_with_changes
 
 
 def test_assignment_rules_do_not_take_back_a_reps_lead(

@@ -77,10 +77,11 @@ def coerce(kind: str, value: Any) -> Any:
         return value
     if value == "#N/A":
         return None
-    if kind == "double":
-        return float(value) if value != "" else None
-    if kind == "int":
-        return int(value) if value != "" else None
+    if kind in ("double", "int"):
+        try:
+            return (float if kind == "double" else int)(value) if value != "" else None
+        except ValueError:
+            return value  # not a number: checked() refuses it
     if kind == "boolean":
         return value.lower() == "true"
     return value
