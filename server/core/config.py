@@ -180,6 +180,17 @@ class Settings(BaseSettings):
     salesforce_emulator: bool = Field(
         default=False, description="`demo`: start the local Salesforce emulator and sync to it (enables the sync)."
     )
+    salesforce_auto_assign: bool = Field(
+        default=False,
+        description="Let the org's Lead assignment rules run on the sync's writes (Sforce-Auto-Assign); off: "
+        "a Lead keeps the owner a rep gave it.",
+    )
+    salesforce_deployment_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,32}$",
+        description="Namespace of this deployment's External IDs in Salesforce; unset: generated once and kept "
+        "in the database (set it to keep the same records after rebuilding the database).",
+    )
     salesforce_erasure: Literal["delete", "anonymise"] = Field(
         default="delete",
         description="What erasing an attendee does to their Lead in Salesforce (docs/privacy.md): delete it "

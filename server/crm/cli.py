@@ -49,15 +49,20 @@ def _engine(settings: Any) -> Any:
 @app.command()
 def check() -> None:
     """Log in, then check every object, custom field and permission the sync needs; exit 1 if anything is missing."""
+    from dataclasses import replace
+
     from server.crm.check import check_org
     from server.crm.connection import ConnectionConfig, SalesforceConnection
+    from server.crm.deployment import deployment_id
     from server.crm.mapping import load_mapping
     from server.crm.sender import CallFailed, Sender
 
     settings = _settings()
     sender = Sender(SalesforceConnection(ConnectionConfig.from_settings(settings)))
+    deployment = deployment_id(_engine(settings), settings.salesforce_deployment_id)
+    mapping = replace(load_mapping(settings.salesforce_mapping_path), deployment=deployment)
     try:
-        rows = check_org(sender, load_mapping(settings.salesforce_mapping_path), settings.salesforce_erasure)
+        rows = check_org(sender, mapping, settings.salesforce_erasure, settings.event_id)
     except CallFailed as exc:
         out.print(f"[red]cannot reach Salesforce at {settings.salesforce_login_url}: {exc.message}[/red]")
         raise typer.Exit(1) from None
@@ -113,11 +118,24 @@ def sync(
             worker.stop()
         return
     report = worker.drain()
-    out.print(
+    out.print(summary(report))
+
+
+def summary(report: Any) -> str:
+    """One line of what a drain did: a failure it got past is "recovered from", not "stopped by"."""
+    text = (
         f"erased {report.erasures}, sent {report.sent} (created {report.created}, updated {report.updated}), unchanged "
         f"{report.skipped_unchanged}, parked {report.parked}, retrying {report.retrying}"
-        + (f", stopped by: {report.failure}" if report.failure else "")
     )
+    if report.noted:
+        text += f", {report.noted} written with changes (cut, email dropped: `touchpoints crm status`)"
+    if report.converted:
+        text += f", {report.converted} converted Lead(s) followed to their Contact"
+    if report.recovered:
+        text += f", recovered from {len(report.recovered)} failure(s) (last: {report.recovered[-1]})"
+    if report.failure:
+        text += f", stopped by: {report.failure}"
+    return text
 
 
 @app.command()
@@ -144,11 +162,12 @@ def status() -> None:
     import orjson
 
     from server.crm.erasure import waiting
-    from server.crm.outbox import outbox_stats, state_counts
+    from server.crm.outbox import noted_count, outbox_stats, state_counts
 
     engine = _engine(_settings())
     with engine.connect() as conn:
-        result = {**state_counts(conn), **outbox_stats(conn, time.time()), "erasures_waiting": waiting(conn)}
+        result = {**state_counts(conn), **outbox_stats(conn, time.time()), "erasures_waiting": waiting(conn),
+                  "written_with_changes": noted_count(conn)}  # fmt: skip
     print(orjson.dumps(result).decode())
 
 
@@ -160,6 +179,20 @@ def post_event(force: Annotated[bool, typer.Option(help="Run again even if it ra
     settings = _settings()
     count = run_post_event(_engine(settings), settings.event_id, now=time.time(), force=force)
     out.print(f"{count} attendees enqueued, hottest first")
+
+
+@app.command()
+def metadata(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the Metadata API package")] = Path(
+        "var/salesforce-metadata"
+    ),
+) -> None:
+    """Write the custom fields and the permission set the sync needs, to deploy with the Salesforce CLI."""
+    from server.crm.metadata import write_package
+
+    files = write_package(out_dir)
+    out.print(f"{len(files)} files in {out_dir}; deploy: sf project deploy start --metadata-dir {out_dir} "
+              "--target-org <alias>")  # fmt: skip
 
 
 @app.command()

@@ -51,6 +51,9 @@ class ConnectionConfig:
     jwt_key_path: Path | None = None
     timeout_s: float = 30.0
     ca_bundle: Path | None = None
+    # Lead assignment rules on our writes: off (``Sforce-Auto-Assign: FALSE``) unless the admin turns them on,
+    # else the org's active rule hands every Lead back to its queue on each update, even one a rep has taken.
+    auto_assign: bool = False
 
     @classmethod
     def from_settings(cls, settings: Any) -> ConnectionConfig:
@@ -70,6 +73,7 @@ class ConnectionConfig:
             jwt_key_path=settings.salesforce_jwt_key_path,
             timeout_s=settings.salesforce_timeout_s,
             ca_bundle=settings.salesforce_ca_bundle,
+            auto_assign=bool(getattr(settings, "salesforce_auto_assign", False)),
         )
 
 
@@ -231,6 +235,8 @@ class SalesforceConnection:
             session=self.http,
             version=self.config.api_version,
         )
+        # On every REST call of this client (Bulk API 2.0 runs assignment rules only when a job names one).
+        self._sf.headers["Sforce-Auto-Assign"] = "TRUE" if self.config.auto_assign else "FALSE"
         log.info("logged in to Salesforce at %s (%s flow)", token.instance_url, self.config.auth_flow)
         return self._sf
 

@@ -84,7 +84,7 @@ def enqueue_crm_erasure(db: Db, attendee_id: str, event_id: str, policy: str, no
         raise ValueError(f"unknown Salesforce erasure policy {policy!r} (known: {', '.join(POLICIES)})")
     states = list(
         db.execute(
-            select(col(CrmSyncState.sobject), col(CrmSyncState.external_id), col(CrmSyncState.sf_id)).where(
+            select(col(CrmSyncState.sobject), col(CrmSyncState.record_key), col(CrmSyncState.sf_id)).where(
                 col(CrmSyncState.attendee_id) == attendee_id
             )
         )
@@ -94,7 +94,12 @@ def enqueue_crm_erasure(db: Db, attendee_id: str, event_id: str, policy: str, no
     ).scalar_one()
     if not states and not queued:
         return False
-    person = next(((s, sf_id) for s, ext, sf_id in states if ext == attendee_id and sf_id), (None, None))
+    # The person's record: the Contact when there is one (matched, or a Lead a rep converted), else the Lead.
+    people = sorted(
+        ((s, sf_id) for s, key, sf_id in states if key == f"{s}:{attendee_id}" and sf_id and s != "CampaignMember"),
+        key=lambda p: p[0] == "Lead",
+    )
+    person = people[0] if people else (None, None)
     db.execute(
         insert(CrmErasure).values(
             event_id=event_id,
@@ -193,20 +198,30 @@ def erase_in_salesforce(
 ) -> str:
     """One erasure against Salesforce; idempotent. Returns what was done, for the log (no personal data)."""
     lead_obj, contact_obj, ext_field = mapping.lead_object, mapping.contact_object, mapping.person_ext_field
+    # By Id when the sync learned it (a Lead written before External IDs were namespaced has the old value),
+    # else by this deployment's External ID value.
+    lead_path = (
+        f"sobjects/{lead_obj}/{sf_id}"
+        if sobject == lead_obj and sf_id
+        else f"sobjects/{lead_obj}/{ext_field}/{mapping.ext(event_id, external_id)}"
+    )
     outcome: list[str] = []
     if policy == REDACT_CONTACT:
         if sobject == contact_obj:
             return f"matched {contact_obj}: no contact fields of ours to redact"
-        lead = _get(sender, f"sobjects/{lead_obj}/{ext_field}/{external_id}")
+        lead = _get(sender, lead_path)
         if lead is None:
             return f"no {lead_obj}"
         _patch(sender, f"sobjects/{lead_obj}/{lead['Id']}", redacted_values(mapping))
         return f"{lead_obj} contact fields redacted"
+    opportunities = _delete_opportunities(sender, mapping, event_id, external_id)
+    if opportunities:
+        outcome.append(f"{opportunities} opportunit{'y' if opportunities == 1 else 'ies'} deleted")
     if policy == "delete":
-        found = _delete(sender, f"sobjects/{lead_obj}/{ext_field}/{external_id}")
+        found = _delete(sender, lead_path)
         outcome.append(f"{lead_obj} deleted" if found else f"no {lead_obj}")
     else:
-        lead = _get(sender, f"sobjects/{lead_obj}/{ext_field}/{external_id}")
+        lead = _get(sender, lead_path)
         if lead is None:
             outcome.append(f"no {lead_obj}")
         else:
@@ -216,6 +231,22 @@ def erase_in_salesforce(
     if sobject == contact_obj and sf_id:
         outcome.append(_undecorate_contact(sender, mapping, event_id, external_id, sf_id))
     return "; ".join(outcome)
+
+
+def _delete_opportunities(sender: Sender, mapping: Mapping, event_id: str, external_id: str) -> int:
+    """Our Opportunities from the attendee's qualified leads (server/crm/opportunity.py) name the person and
+    carry the rep's notes: deleted under either policy. Found by their External ID's prefix."""
+    spec = mapping.opportunity
+    if not spec.get("enabled"):
+        return 0
+    prefix = mapping.ext(event_id, f"opp:{external_id}:")
+    # A LIKE literal: quotes and backslashes escaped as in any SOQL string, and its own wildcards too.
+    like = prefix.replace("\\", "\\\\").replace("'", "\\'").replace("_", "\\_").replace("%", "\\%")
+    field = spec["external_id_field"]
+    rows = sender.query(f"SELECT Id FROM {spec['object']} WHERE {field} LIKE '{like}%'")
+    for row in rows:
+        _delete(sender, f"sobjects/{spec['object']}/{row['Id']}")
+    return len(rows)
 
 
 def anonymised_values(mapping: Mapping) -> dict[str, Any]:
@@ -249,8 +280,7 @@ def _undecorate_contact(sender: Sender, mapping: Mapping, event_id: str, externa
     fields = {f: None for f in mapping.contact_fields}
     kept = _patch(sender, f"sobjects/{mapping.contact_object}/{contact_id}", fields) if fields else False
     camp = mapping.campaign
-    member = f"{event_id}:{external_id}"
-    _delete(sender, f"sobjects/CampaignMember/{camp['member_external_id_field']}/{member}")
+    _delete(sender, f"sobjects/CampaignMember/{camp['member_external_id_field']}/{mapping.ext(event_id, external_id)}")
     tasks = _our_tasks(sender, mapping, contact_id)
     for task_id in tasks:
         _delete(sender, f"sobjects/{mapping.tasks['object']}/{task_id}")

@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from server.crm.mapping import Mapping, PersonFacts, TaskFacts
+from server.crm.opportunity import OpportunityFacts, qualified
 from server.domain import model as domain
 from server.domain.attendance import session_attendance
 from server.domain.journey import build_journey, summarize
@@ -57,6 +58,7 @@ class AttendeeContext:
     facts: PersonFacts
     member_status: str  # registered, attended, no_show (keys of the mapping's campaign statuses)
     tasks: list[TaskFacts] = field(default_factory=list)
+    opportunities: list[OpportunityFacts] = field(default_factory=list)  # leads a rep qualified
 
 
 def lead_table() -> Table | None:
@@ -191,7 +193,13 @@ def _context(
                 priority="High" if hot else "Normal",
             )
         )
-    return AttendeeContext(facts, status, tasks)
+    opportunities = [
+        opp
+        for lead in shared
+        if (opp := qualified(mapping, lead, venue.exhibitor_names.get(lead["exhibitor_id"], lead["exhibitor_id"]),
+                             attendee.name)) is not None
+    ]  # fmt: skip
+    return AttendeeContext(facts, status, tasks, opportunities)
 
 
 def _last_touchpoint(entries: list[domain.JourneyEntry], venue: Venue) -> dict[str, Any]:

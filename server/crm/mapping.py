@@ -37,6 +37,7 @@ PERSON_SOURCES = (
     "follow_up",
     "lead_rating",
 )
+EXT_MAX = 160  # External ID values at most this long: crm_sync_state.external_id holds 160
 MISSING_COMPANY = "[not provided]"  # Lead.Company is required by Salesforce; an attendee may have none
 
 
@@ -54,6 +55,17 @@ class StatusSpec:
 @dataclass(frozen=True)
 class Mapping:
     raw: dict[str, Any]
+    # This deployment's namespace in every External ID value we write (server/crm/deployment.py): a second
+    # event, deployment or rebuilt database writing to the same org never reaches another's records.
+    deployment: str = ""
+
+    def ext(self, event_id: str, local: str | None = None) -> str:
+        """The External ID value of a record: ``<deployment>:<event>[:<local key>]``, hashed down when longer
+        than EXT_MAX (Text(255) holds it; sync state keeps 160)."""
+        value = ":".join(p for p in (self.deployment, event_id, local) if p)
+        if len(value) <= EXT_MAX:
+            return value
+        return value[: EXT_MAX - 17] + "~" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
     @property
     def person(self) -> dict[str, Any]:
@@ -96,6 +108,10 @@ class Mapping:
         return dict(self.raw["tasks"])
 
     @property
+    def opportunity(self) -> dict[str, Any]:
+        return dict(self.raw.get("opportunity") or {})
+
+    @property
     def post_event(self) -> dict[str, Any]:
         return dict(self.raw["post_event"])
 
@@ -106,6 +122,10 @@ class Mapping:
             need[self.contact_object] = set(self.contact_fields) | {self.match_contact_by}
         camp = self.campaign
         need[camp["object"]] = {camp["external_id_field"], "Name", "StartDate", "EndDate", "IsActive", "Type"}
+        opportunity = self.opportunity
+        if opportunity.get("enabled"):
+            need[opportunity["object"]] = {opportunity["external_id_field"], "Name", "StageName", "CloseDate",
+                                           "LeadSource", "CampaignId", "Description", "OwnerId"}  # fmt: skip
         need["CampaignMember"] = {camp["member_external_id_field"], "CampaignId", "LeadId", "ContactId", "Status"}
         need["CampaignMemberStatus"] = {"CampaignId", "Label", "IsDefault", "HasResponded"}
         tasks = self.tasks
@@ -201,10 +221,16 @@ class SfRecord:
     links: dict[str, str] = field(default_factory=dict)  # field -> record key whose Salesforce id goes there
     owner_from: str | None = None  # record key whose OwnerId becomes this record's OwnerId (follow-up tasks)
     resolved: dict[str, Any] = field(default_factory=dict)  # links and owner, filled in just before sending
+    # How it is written (server/crm/shape.py): upsert on the External ID; create (it carries fields that can be
+    # set on create only, CampaignMember.CampaignId); update by Id (a Contact, a known member, a re-keyed record).
+    mode: str = "upsert"
+    sent: dict[str, Any] | None = None  # the body as shaped for the org (lengths, emails, editable fields)
+    notes: list[str] = field(default_factory=list)  # what shaping changed, kept in sync state
 
     def body(self) -> dict[str, Any]:
-        """What is sent: the mapped values and the resolved ids (the hash covers the first, not the ids)."""
-        return {**self.values, **self.resolved}
+        """What is sent: the shaped body, else the mapped values and the resolved ids (the hash covers the
+        values, not the ids)."""
+        return self.sent if self.sent is not None else {**self.values, **self.resolved}
 
     def payload_hash(self) -> str:
         body = orjson.dumps([self.sobject, self.values, self.links, self.owner_from], option=orjson.OPT_SORT_KEYS)
@@ -236,41 +262,37 @@ def person_record(mapping: Mapping, facts: PersonFacts, contact_id: str | None, 
         )
     values = {f: facts.source(src) for f, src in fields.items()}
     values.update(extra)
-    values[mapping.person_ext_field] = facts.id
+    ext = mapping.ext(facts.event_id, facts.id)
+    values[mapping.person_ext_field] = ext
     return SfRecord(
-        record_key(mapping.lead_object, facts.id),
-        mapping.lead_object,
-        mapping.person_ext_field,
-        facts.id,
-        facts.id,
-        values,
+        record_key(mapping.lead_object, facts.id), mapping.lead_object, mapping.person_ext_field, ext, facts.id, values
     )
 
 
 def campaign_record(mapping: Mapping, event_id: str, event_name: str, starts_at: float, ends_at: float) -> SfRecord:
     camp = mapping.campaign
+    ext = mapping.ext(event_id)
     values = {
-        camp["external_id_field"]: event_id,
+        camp["external_id_field"]: ext,
         "Name": str(camp["name"]).format(event_name=event_name, event_id=event_id)[:80],
         "Type": camp.get("type"),
         "StartDate": iso_date(starts_at),
         "EndDate": iso_date(ends_at),
         "IsActive": True,
     }
-    return SfRecord(
-        record_key(camp["object"], event_id), camp["object"], camp["external_id_field"], event_id, None, values
-    )
+    return SfRecord(record_key(camp["object"], event_id), camp["object"], camp["external_id_field"], ext, None, values)
 
 
 def member_record(mapping: Mapping, event_id: str, person: SfRecord, status: str) -> SfRecord:
     """Campaign membership with the status label for ``status`` (registered, attended or no_show)."""
     camp = mapping.campaign
-    ext = f"{event_id}:{person.ext_value}"
+    attendee_id = person.attendee_id or person.ext_value
+    ext = mapping.ext(event_id, attendee_id)
     who = "ContactId" if person.sobject == mapping.contact_object else "LeadId"
     values = {camp["member_external_id_field"]: ext, "Status": mapping.statuses[status].label}
     links = {who: person.key, "CampaignId": record_key(camp["object"], event_id)}
     return SfRecord(
-        record_key("CampaignMember", ext),
+        record_key("CampaignMember", f"{event_id}:{attendee_id}"),
         "CampaignMember",
         camp["member_external_id_field"],
         ext,
@@ -293,11 +315,12 @@ class TaskFacts:
     priority: str = "Normal"
 
 
-def task_record(mapping: Mapping, person: SfRecord, task: TaskFacts) -> SfRecord:
+def task_record(mapping: Mapping, event_id: str, person: SfRecord, task: TaskFacts) -> SfRecord:
     spec = mapping.tasks
     ext_field = spec["external_id_field"]
+    ext = mapping.ext(event_id, task.key)
     values = {
-        ext_field: task.key,
+        ext_field: ext,
         "Subject": str(spec[task.kind]["subject"]).format(**task.params)[:255],
         "ActivityDate": iso_date(task.at),
         "Status": "Completed" if task.completed else "Not Started",
@@ -309,7 +332,7 @@ def task_record(mapping: Mapping, person: SfRecord, task: TaskFacts) -> SfRecord
         record_key(spec["object"], task.key),
         spec["object"],
         ext_field,
-        task.key,
+        ext,
         person.attendee_id,
         values,
         {"WhoId": person.key},

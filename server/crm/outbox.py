@@ -161,8 +161,20 @@ def outbox_stats(db: Db, now: float) -> dict[str, float]:
 
 
 def state_counts(db: Db) -> dict[str, int]:
-    rows = db.execute(select(col(CrmSyncState.status), func.count()).group_by(CrmSyncState.status))
+    """Records per sync status (the deployment id kept in the same table is no record)."""
+    rows = db.execute(
+        select(col(CrmSyncState.status), func.count())
+        .where(col(CrmSyncState.sobject) != "Deployment")
+        .group_by(CrmSyncState.status)
+    )
     return {str(status): int(n) for status, n in rows}
+
+
+def noted_count(db: Db) -> int:
+    """Records synced with changes Salesforce needed (cut to length, an email it refuses sent empty ...): their
+    sync state's ``error`` says which (server/crm/shape.py)."""
+    query = select(func.count()).where(col(CrmSyncState.status) == "synced", col(CrmSyncState.error).like("note:%"))
+    return int(db.execute(query.select_from(CrmSyncState)).scalar_one())
 
 
 def _int_chunks(ids: list[int]) -> Iterable[list[int]]:

@@ -165,15 +165,16 @@ class Sender:
         Records are grouped by sObject and External ID field; a group above the bulk threshold goes through
         Bulk API 2.0, the rest in Collections calls of ``batch_size``.
         """
-        groups: dict[tuple[str, str | None], list[SfRecord]] = defaultdict(list)
+        groups: dict[tuple[str, str | None, str], list[SfRecord]] = defaultdict(list)
         for record in records:
-            groups[(record.sobject, record.ext_field)].append(record)
+            mode = "update" if record.ext_field is None else record.mode
+            groups[(record.sobject, record.ext_field, mode)].append(record)
         results: list[Result] = []
         try:
-            for (sobject, ext_field), group in groups.items():
+            for (sobject, ext_field, mode), group in groups.items():
                 if ext_field is not None and len(group) > self.bulk_threshold:
                     try:
-                        results.extend(self.bulk_upsert(sobject, ext_field, group))
+                        results.extend(self.bulk_job(mode, sobject, ext_field, group))
                     except CallFailed as exc:
                         if exc.kind != "permanent":
                             raise
@@ -181,35 +182,44 @@ class Sender:
                     continue
                 for start in range(0, len(group), self.batch_size):
                     chunk = group[start : start + self.batch_size]
-                    results.extend(self._collection_bisect(sobject, ext_field, chunk))
+                    results.extend(self._collection_bisect(sobject, ext_field if mode == "upsert" else None, chunk,
+                                                           mode))  # fmt: skip
         except CallFailed as exc:
             return results, exc
         return results, None
 
-    def _collection_bisect(self, sobject: str, ext_field: str | None, records: list[SfRecord]) -> list[Result]:
+    def _collection_bisect(
+        self, sobject: str, ext_field: str | None, records: list[SfRecord], mode: str = "upsert"
+    ) -> list[Result]:
         """A request refused as a whole (400) is split in halves until the bad record stands alone."""
         try:
-            return self.collection(sobject, ext_field, records)
+            return self.collection(sobject, ext_field, records, mode)
         except CallFailed as exc:
             if exc.kind != "permanent":
                 raise
             if len(records) == 1:
                 return [Result(records[0].key, False, code="REFUSED", message=exc.message)]
             mid = len(records) // 2
-            return self._collection_bisect(sobject, ext_field, records[:mid]) + self._collection_bisect(
-                sobject, ext_field, records[mid:]
+            return self._collection_bisect(sobject, ext_field, records[:mid], mode) + self._collection_bisect(
+                sobject, ext_field, records[mid:], mode
             )
 
-    def collection(self, sobject: str, ext_field: str | None, records: list[SfRecord]) -> list[Result]:
+    def collection(
+        self, sobject: str, ext_field: str | None, records: list[SfRecord], mode: str = "upsert"
+    ) -> list[Result]:
+        """One Collections call: upsert on ``ext_field``, update by Id (PATCH), or create (POST). allOrNone is
+        false: each record stands or falls alone (with true, one bad record would roll back the 199 others)."""
         path = f"composite/sobjects/{sobject}/{ext_field}" if ext_field else "composite/sobjects"
         body = {"allOrNone": False, "records": [{"attributes": {"type": sobject}, **r.body()} for r in records]}
-        answer = self._call(lambda sf: sf.restful(path, method="PATCH", json=body))
+        method = "POST" if mode == "create" else "PATCH"
+        answer = self._call(lambda sf: sf.restful(path, method=method, json=body))
         if not isinstance(answer, list) or len(answer) != len(records):
             raise CallFailed("transient", f"unexpected Collections answer: {str(answer)[:200]}")
         out = []
         for record, item in zip(records, answer, strict=True):
             if item.get("success"):
-                out.append(Result(record.key, True, item.get("id"), item.get("created")))
+                created = True if mode == "create" else item.get("created")
+                out.append(Result(record.key, True, item.get("id"), created))
             else:
                 err = (item.get("errors") or [{}])[0]
                 out.append(
@@ -227,24 +237,30 @@ class Sender:
         return list(self._call(lambda sf: sf.restful("composite/sobjects", method="POST", json=body)) or [])
 
     def bulk_upsert(self, sobject: str, ext_field: str, records: list[SfRecord]) -> list[Result]:
-        """One Bulk API 2.0 ingest job: create, upload CSV, close, poll, then successful and failed results."""
+        return self.bulk_job("upsert", sobject, ext_field, records)
+
+    def bulk_job(self, mode: str, sobject: str, ext_field: str, records: list[SfRecord]) -> list[Result]:
+        """One Bulk API 2.0 ingest job (``mode``: upsert on ``ext_field``, create = insert, update by Id):
+        create, upload CSV, close, poll, then successful and failed results, matched back by ``ext_field``
+        (or Id for updates)."""
         data = to_csv([r.body() for r in records])
-        by_ext = {str(r.ext_value): r.key for r in records}
+        key_column = "Id" if mode == "update" else ext_field
+        by_ext = {str(r.body().get(key_column)): r.key for r in records}
+        operation = {"create": "insert", "update": "update"}.get(mode, "upsert")
 
         def run(sf: Salesforce) -> tuple[str, str, dict[str, Any]]:
             client = getattr(sf.bulk2, sobject)._client
-            job = client.create_job("upsert", external_id_field=ext_field)
+            job = client.create_job(operation, external_id_field=ext_field if operation == "upsert" else None)
             job_id = job["id"]
             client.upload_job_data(job_id, data)
             client.close_job(job_id)
             info = self._wait(client, job_id)
             if info["state"] != "JobComplete":
                 return job_id, "", info
-            return (
-                client.get_ingest_results(job_id, "successfulResults"),
-                client.get_ingest_results(job_id, "failedResults"),
-                info,
-            )
+            succeeded = client.get_ingest_results(job_id, "successfulResults")
+            # Failed rows are fetched only when the job says there are some (one API call saved per job).
+            failed = client.get_ingest_results(job_id, "failedResults") if info.get("numberRecordsFailed") else ""
+            return succeeded, failed, info
 
         succeeded, failed, info = self._call(run)
         if info["state"] != "JobComplete":
@@ -252,10 +268,10 @@ class Sender:
             raise CallFailed("permanent" if info["state"] == "Failed" else "transient", message)
         results = []
         for row in csv.DictReader(io.StringIO(succeeded)):
-            results.append(Result(by_ext.pop(row[ext_field]), True, row["sf__Id"], row["sf__Created"] == "true"))
+            results.append(Result(by_ext.pop(row[key_column]), True, row["sf__Id"], row["sf__Created"] == "true"))
         for row in csv.DictReader(io.StringIO(failed)):
             code, _, message = row["sf__Error"].partition(":")
-            results.append(Result(by_ext.pop(row[ext_field]), False, code=code, message=message.rstrip(":")))
+            results.append(Result(by_ext.pop(row[key_column]), False, code=code, message=message.rstrip(":")))
         # Neither succeeded nor failed (unprocessed): try again later.
         results.extend(
             Result(key, False, code="SERVER_UNAVAILABLE", message="not processed") for key in by_ext.values()

@@ -10,6 +10,7 @@ import logging
 import time
 import weakref
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 
 from server.crm import outbox
 from server.crm.connection import ConnectionConfig, SalesforceConnection
+from server.crm.deployment import deployment_id
 from server.crm.mapping import load_mapping
 from server.crm.plan import DrainReport
 from server.crm.sender import Sender
@@ -115,7 +117,10 @@ def build_sync(
     sync = CrmSync(
         engine,
         sender,
-        load_mapping(settings.salesforce_mapping_path),
+        replace(
+            load_mapping(settings.salesforce_mapping_path),
+            deployment=deployment_id(engine, settings.salesforce_deployment_id),
+        ),
         config,
         on_report=metrics.observe if metrics is not None else None,
     )

@@ -20,19 +20,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from server.crm import erasure, outbox
+from server.crm.deployment import deployment_id
 from server.crm.facts import EventFacts, load_contexts, load_event
 from server.crm.feed import pull_leads, pull_rule_actions
 from server.crm.mapping import Mapping, SfRecord, campaign_record, record_key
 from server.crm.plan import DrainReport, Plan, backoff, state_row
 from server.crm.postevent import closed_events, run_post_event
-from server.crm.sender import CallFailed, Result, Sender
+from server.crm.sender import CallFailed, Result, Sender, soql_quote
+from server.crm.shape import Describes
 from server.crm.state import load_states, save_states
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,10 @@ class CrmSync:
     ):
         self.engine = engine
         self.sender = sender
+        if not mapping.deployment:  # every External ID we write is namespaced by it (server/crm/deployment.py)
+            mapping = replace(mapping, deployment=deployment_id(engine))
         self.mapping = mapping
+        self._describes: Describes | None = None
         self.config = config or SyncConfig()
         self.now = now
         self.on_report = on_report
@@ -114,6 +119,13 @@ class CrmSync:
                 busy = False
             self._stop.wait(self.throttle_delay() if busy else self.config.poll_interval_s)
 
+    def describes(self) -> Describes:
+        """The org's describes, fetched once per worker (a field added in Setup is seen after a restart)."""
+        assert self.sender is not None
+        if self._describes is None:
+            self._describes = Describes(self.sender)
+        return self._describes
+
     def throttle_delay(self) -> float:
         """0 while the org's API use is below ``slowdown_at``; then growing to a full pause at the limit."""
         ratio = self.sender.conn.usage_ratio if self.sender is not None else 0.0
@@ -141,16 +153,22 @@ class CrmSync:
                 "skipped_no_consent",
                 "retrying",
                 "parked",
+                "noted",
+                "converted",
             ):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             total.lags.extend(report.lags)
-            total.failure = report.failure or total.failure
+            if report.failure:  # the summary says what stopped a drain, and whether a later one got past it
+                total.recovered.append(report.failure)
+            total.failure = report.failure
             if report.changes == 0 and report.erasures == 0 and report.failure is None:
                 with self.engine.connect() as conn:
                     if outbox.outbox_stats(conn, time.time())["outbox_rows"] == 0 and erasure.waiting(conn) == 0:
                         break
                 time.sleep(0.05)  # rows backing off: wait for them
             time.sleep(self.throttle_delay())
+        if total.failure is not None:  # the last drain's failure still stands: not recovered from
+            total.recovered.pop()
         return total
 
     # --- one drain
@@ -209,9 +227,11 @@ class CrmSync:
         gone = [c for c in changes if c.attendee_id not in contexts]  # consent withdrawn, or deleted: nothing leaves
         report.skipped_no_consent += len(gone)
         try:
-            campaign_id = self._campaign(event)
+            campaign_id, campaign_problem = self._campaign(event)
         except CallFailed as exc:
-            return exc
+            if exc.kind != "permanent":
+                return exc
+            campaign_id, campaign_problem = "", f"the event's Campaign was refused: {exc.message}"
         with self.engine.connect() as conn:
             states = load_states(conn, ids, [record_key(self.mapping.campaign["object"], event_id)])
             outbox.done(conn, [r for c in gone for r in c.row_ids])
@@ -220,35 +240,48 @@ class CrmSync:
         plan = Plan(self, event, contexts, states, {c.attendee_id: c for c in work}, now, report)
         failure = plan.people()
         if failure is None:
-            failure = plan.dependents(campaign_id)
+            failure = plan.dependents(campaign_id, campaign_problem)
         plan.finish(failure)
         return failure
 
-    def _campaign(self, event: EventFacts) -> str:
-        """The event's Campaign and its member statuses, made once per worker (upserts: safe to repeat)."""
+    def _campaign(self, event: EventFacts) -> tuple[str, str | None]:
+        """The event's Campaign and its member statuses: (its id, what went wrong setting the statuses up).
+
+        Remembered per worker only once every status exists; a refused status is reported (members of the
+        event retry with that error, then park saying so) and tried again by the next drain.
+        """
         if event.id in self._campaigns:
-            return self._campaigns[event.id]
+            return self._campaigns[event.id], None
         assert self.sender is not None
         record = campaign_record(self.mapping, event.id, event.name, event.starts_at, event.ends_at)
+        with self.engine.connect() as conn:
+            known = load_states(conn, [], [record.key]).get(record.key) or {}
+        if known.get("sf_id") and known.get("external_id") != record.ext_value:  # written before namespacing
+            ext = {record.ext_field or "": record.ext_value}
+            self.sender.restful(f"sobjects/{record.sobject}/{known['sf_id']}", method="PATCH", json=ext)
         campaign_id = self.sender.upsert_one(record)
-        have = {
-            r["Label"]: r
-            for r in self.sender.query(
-                f"SELECT Id, Label, IsDefault FROM CampaignMemberStatus WHERE CampaignId = '{campaign_id}'"
-            )
-        }
-        wanted = self.mapping.statuses.values()
+        query = f"SELECT Id, Label, IsDefault FROM CampaignMemberStatus WHERE CampaignId = {soql_quote(campaign_id)}"
+        have = {r["Label"] for r in self.sender.query(query)}
         missing = [
             {"CampaignId": campaign_id, "Label": s.label, "IsDefault": s.default, "HasResponded": s.responded}
-            for s in wanted
+            for s in self.mapping.statuses.values()
             if s.label not in have
         ]
+        refused = []
         if missing:
-            self.sender.create("CampaignMemberStatus", missing)
+            for row, answer in zip(missing, self.sender.create("CampaignMemberStatus", missing), strict=False):
+                if not answer.get("success"):
+                    error = (answer.get("errors") or [{}])[0]
+                    refused.append(f"{row['Label']}: {error.get('statusCode')}: {error.get('message')}")
+        problem = f"campaign member statuses not created ({'; '.join(refused)})" if refused else None
         with self.engine.begin() as conn:
-            save_states(conn, [state_row(record, event.id, campaign_id, "synced", None, None, time.time(), None)])
-        self._campaigns[event.id] = campaign_id
-        return campaign_id
+            status = "failed" if problem else "synced"
+            save_states(conn, [state_row(record, event.id, campaign_id, status, problem, None, time.time(), None)])
+        if problem:
+            log.error("Salesforce campaign %s for event %s: %s", campaign_id, event.id, problem)
+        else:
+            self._campaigns[event.id] = campaign_id
+        return campaign_id, problem
 
     def preview(self, limit_rows: int = DRAIN_MAX_ROWS) -> list[SfRecord]:
         """What the next drain would send (dry run): records rebuilt from the store, nothing written anywhere.

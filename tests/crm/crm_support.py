@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from server.crm.connection import ConnectionConfig
+from server.crm.deployment import deployment_id
 from server.crm.emulator.server import EmulatorServer
 from server.crm.outbox import enqueue_crm_change
 from server.crm.worker import CrmSync
@@ -17,6 +19,20 @@ from server.store.models import Attendee, AttendeeRole, AttendeeScore, Event, Ex
 EVENT = "conf"
 T0 = 1_780_000_000.0  # the event starts here; tests pass time explicitly
 T_END = T0 + 9 * 3600
+GENERATED = re.compile(r"tp[0-9a-f]{8}")  # a deployment id made on first use (server/crm/deployment.py)
+
+
+def local(value: str, event: str = EVENT) -> str:
+    """An External ID value without its namespace, which must be a generated deployment id and ``event``:
+    ``local("tp1a2b3c4d:conf:a000") == "a000"``."""
+    deployment, in_event, rest = value.split(":", 2)
+    assert GENERATED.fullmatch(deployment) and in_event == event, f"{value!r} is not namespaced"
+    return rest
+
+
+def ext(engine: Engine, key: str, event: str = EVENT) -> str:
+    """The External ID value the sync writes for ``key`` (an attendee id, ``lead:5`` ...) in ``event``."""
+    return f"{deployment_id(engine)}:{event}:{key}"
 
 
 def connection_config(server: EmulatorServer, flow: str = "password", timeout_s: float = 5.0) -> ConnectionConfig:

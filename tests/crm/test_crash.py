@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from crm_support import crm_env, seed_event
+from crm_support import crm_env, local, seed_event
 from sqlalchemy import Engine, func, select
 
 from server.crm.emulator.faults import Fault
@@ -81,7 +81,7 @@ def test_killed_mid_drain_then_restarted_loses_and_doubles_nothing(
     finally:
         worker.terminate()
         worker.wait(timeout=15)
-    leads = [r["Touchpoints_Id__c"] for r in org.all("Lead")]
+    leads = [local(r["Touchpoints_Id__c"]) for r in org.all("Lead")]
     members = [r["Touchpoints_Id__c"] for r in org.all("CampaignMember")]
     assert sorted(leads) == ids and len(set(members)) == len(members) == 400
     assert len(org.all("Campaign")) == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from crm_support import EVENT, connection_config, seed_event, synced
+from crm_support import EVENT, connection_config, local, seed_event, synced
 from fastapi.testclient import TestClient
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 from sqlalchemy import Engine, func, select
@@ -40,7 +40,7 @@ def pending(engine: Engine) -> list[CrmErasure]:
 
 
 def by_ext(emulator: EmulatorServer, sobject: str) -> dict[str, dict]:
-    return {r["Touchpoints_Id__c"]: r for r in emulator.emulator.org.all(sobject)}
+    return {local(r["Touchpoints_Id__c"]): r for r in emulator.emulator.org.all(sobject)}
 
 
 @pytest.fixture
@@ -72,7 +72,7 @@ def test_an_erased_attendee_s_lead_is_deleted_with_its_tasks_and_membership(
     report = make_sync().drain()  # a new worker: the instruction survived in the database, not in memory
     assert report.erasures == 1
     assert set(by_ext(emulator, "Lead")) == {"a001"}  # only the erased person's Lead went
-    assert [m["Touchpoints_Id__c"] for m in org.all("CampaignMember")] == [f"{EVENT}:a001"]
+    assert [local(m["Touchpoints_Id__c"]) for m in org.all("CampaignMember")] == ["a001"]
     assert org.all("Task") == []  # Salesforce deletes a Lead's activities with it
     assert pending(engine) == []
     with Session(engine) as s:
@@ -147,7 +147,7 @@ def test_a_matched_contact_keeps_its_own_fields_and_loses_ours(
     contact = org.get("Contact", contact_id)
     assert contact is not None and (contact["LastName"], contact["Email"]) == ("Customer", "a000@example.com")
     assert contact["Touchpoints_Engagement_Score__c"] is None and contact["Touchpoints_Stage__c"] is None
-    assert org.all("Task") == [] and [m["Touchpoints_Id__c"] for m in org.all("CampaignMember")] == [f"{EVENT}:a001"]
+    assert org.all("Task") == [] and [local(m["Touchpoints_Id__c"]) for m in org.all("CampaignMember")] == ["a001"]
 
 
 def test_never_synced_or_already_gone_is_not_an_error(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crm_support import seed_event, set_score
+from crm_support import ext, local, seed_event, set_score
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
@@ -19,16 +19,16 @@ from server.store.models import Attendee
 def assert_exactly_once(emulator: EmulatorServer, engine: Engine, ids: list[str]) -> None:
     org = emulator.emulator.org
     leads = org.all("Lead")
-    ext = [r["Touchpoints_Id__c"] for r in leads]
+    ext = [local(r["Touchpoints_Id__c"]) for r in leads]
     assert sorted(ext) == sorted(ids), "every lead exactly once"
-    members = [m["Touchpoints_Id__c"] for m in org.all("CampaignMember")]
+    members = [local(m["Touchpoints_Id__c"]) for m in org.all("CampaignMember")]
     assert len(members) == len(set(members)) == len(ids)
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(CrmOutbox)).scalar_one() == 0
         rows = s.execute(select(CrmSyncState).where(CrmSyncState.attendee_id.is_not(None))).scalars()  # type: ignore[union-attr]
         states = {st.record_key: st for st in rows}
     assert {st.status for st in states.values()} == {"synced"}
-    by_ext = {r["Touchpoints_Id__c"]: r for r in leads}
+    by_ext = {local(r["Touchpoints_Id__c"]): r for r in leads}
     for attendee_id in ids:
         assert states[f"Lead:{attendee_id}"].sf_id == by_ext[attendee_id]["Id"]
 
@@ -46,7 +46,7 @@ def test_every_fault_mid_batch_ends_with_each_lead_once_and_latest(
         Fault("slow", delay_s=1.5, after=8),  # the client times out (1 s), the org has done the work
         Fault("status", status=500, after=10),
         Fault("record", code="UNABLE_TO_LOCK_ROW", every=7, times=30),
-        Fault("record", code="DUPLICATES_DETECTED", ext_values={"a010"}, times=1),
+        Fault("record", code="DUPLICATES_DETECTED", ext_values={ext(engine, "a010")}, times=1),
     )
     sync = make_sync(timeout_s=1.0)
     for _ in range(4):  # part-way through, scores change: the latest values must win
@@ -68,7 +68,7 @@ def test_every_fault_mid_batch_ends_with_each_lead_once_and_latest(
         assert redrive(conn, attendee_id="a010") == 1
     sync.drain()
     assert_exactly_once(emulator, engine, ids)
-    leads = {r["Touchpoints_Id__c"]: r for r in emulator.emulator.org.all("Lead")}
+    leads = {local(r["Touchpoints_Id__c"]): r for r in emulator.emulator.org.all("Lead")}
     assert all(leads[a]["Touchpoints_Engagement_Score__c"] == 91.0 for a in ids[:60])
     assert all(leads[a]["Touchpoints_Stage__c"] == "hot" for a in ids[:60])
 
@@ -99,7 +99,11 @@ def test_bulk_api_for_backfills_with_failed_record_retrieval(
     ids = seed_event(engine, 260)
     with engine.begin() as conn:
         enqueue_crm_change(conn, ids)
-    emulator.emulator.faults.add(Fault("record", code="UNABLE_TO_LOCK_ROW", ext_values={"a003", "a200"}, times=2))
+    emulator.emulator.faults.add(
+        Fault("record", code="UNABLE_TO_LOCK_ROW", ext_values={ext(engine, "a003"), ext(engine, "a200")}, times=2),
+        # and one membership in the members' job (a job reporting no failures has none fetched)
+        Fault("record", code="UNABLE_TO_LOCK_ROW", ext_values={ext(engine, "a150")}, path="/CampaignMember", times=1),
+    )
     sync = make_sync(bulk_threshold=100)
     sync.drain()
     assert_exactly_once(emulator, engine, ids)
@@ -137,7 +141,7 @@ def test_consent_less_attendees_never_leave_the_building(
         s.commit()
     report = make_sync().drain()
     assert report.skipped_no_consent == 2
-    assert [r["Touchpoints_Id__c"] for r in emulator.emulator.org.all("Lead")] == ["a000"]
+    assert [local(r["Touchpoints_Id__c"]) for r in emulator.emulator.org.all("Lead")] == ["a000"]
     sent = str(emulator.emulator.org.records)
     assert "no@example.com" not in sent and "a001@example.com" not in sent
     with Session(engine) as s:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from crm_support import EVENT, crm_env, seed_event
+from crm_support import EVENT, crm_env, ext, local, seed_event
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from support import ADMIN
@@ -103,7 +103,7 @@ def test_parked_records_over_the_api_and_their_redrive(
     ids = seed_event(engine, 3)
     with engine.begin() as conn:
         enqueue_crm_change(conn, ids)
-    emulator.emulator.faults.add(Fault("record", code="DUPLICATES_DETECTED", ext_values={"a001"}, times=1))
+    emulator.emulator.faults.add(Fault("record", code="DUPLICATES_DETECTED", ext_values={ext(engine, "a001")}, times=1))
     make_sync().drain()
     settings = load_settings(
         database_url=database_url, ingest_enabled=False, admin_token=ADMIN, var_dir=tmp_path / "var", event_id=EVENT
@@ -129,14 +129,16 @@ def test_parked_records_over_the_api_and_their_redrive(
             'touchpoints_crm_records{status="parked"} 0.0' in metrics and "touchpoints_crm_outbox_rows 1.0" in metrics
         )
     make_sync().drain()
-    assert sorted(r["Touchpoints_Id__c"] for r in emulator.emulator.org.all("Lead")) == ids
+    assert sorted(local(r["Touchpoints_Id__c"]) for r in emulator.emulator.org.all("Lead")) == ids
 
 
 def test_retry_all_over_the_cli(engine: Engine, emulator: EmulatorServer, env: None, make_sync: Callable[..., CrmSync]):
     ids = seed_event(engine, 2)
     with engine.begin() as conn:
         enqueue_crm_change(conn, ids)
-    emulator.emulator.faults.add(Fault("record", code="DUPLICATES_DETECTED", ext_values=set(ids), times=2))
+    emulator.emulator.faults.add(
+        Fault("record", code="DUPLICATES_DETECTED", ext_values={ext(engine, i) for i in ids}, times=2)
+    )
     make_sync().drain()
     assert emulator.emulator.org.all("Lead") == []
     assert runner.invoke(cli, ["crm", "retry"]).exit_code == 2
@@ -144,3 +146,46 @@ def test_retry_all_over_the_cli(engine: Engine, emulator: EmulatorServer, env: N
     assert result.exit_code == 0 and "re-driving 2 attendee(s)" in result.output
     make_sync().drain()
     assert len(emulator.emulator.org.all("Lead")) == 2
+
+
+def test_crm_check_reads_field_rights_flags_lengths_and_values_and_says_what_to_change(
+    emulator: EmulatorServer, env: None
+):
+    org = emulator.emulator.org
+    org.set_field("Lead", "Touchpoints_Grade__c", createable=False, updateable=False)  # no field-level Edit
+    org.set_field("CampaignMember", "Touchpoints_Id__c", external_id=False, unique=False)  # not an External ID
+    org.set_field("Task", "Touchpoints_Id__c", length=64)  # too short for <deployment>:<event>:<key>
+    org.set_field("Lead", "LeadSource", picklist=("Web", "Other"))  # "Event" never added
+    org.set_field("Lead", "Touchpoints_Interests__c", length=100)  # shorter than asked: values cut, not an error
+    org.marketing_user = False
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=400)
+    assert result.exit_code == 1
+    assert (
+        "5 missing: Campaign, CampaignMember.Touchpoints_Id__c, Lead.LeadSource values, Lead.Touchpoints_Grade__c, "
+        "Task.Touchpoints_Id__c" in result.output
+    )
+    assert "tick Marketing User" in result.output
+    assert "tick External ID and Unique" in result.output
+    assert "Text(64) cannot hold every key" in result.output
+    assert "LeadSource > Values: add 'Event'" in result.output
+    assert "no create/edit access: Setup > Object Manager > Lead > Fields & Relationships > Touchpoints_Grade__c" in (
+        result.output
+    )
+    assert "Text(100): longer values are cut" in result.output
+
+
+def test_crm_check_looks_at_the_event_campaigns_statuses_once_a_sync_made_it(
+    engine: Engine, emulator: EmulatorServer, env: None, make_sync: Callable[..., CrmSync]
+):
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=300)
+    assert result.exit_code == 0 and "the first sync creates the Campaign" in result.output
+    ids = seed_event(engine, 1)
+    with engine.begin() as conn:
+        enqueue_crm_change(conn, ids)
+    make_sync().drain()
+    org = emulator.emulator.org
+    [no_show] = [s for s in org.all("CampaignMemberStatus") if s["Label"] == "No-show"]
+    org.delete("CampaignMemberStatus", no_show["Id"])  # an admin removed it
+    result = runner.invoke(cli, ["crm", "check"], terminal_width=300)
+    assert result.exit_code == 1 and "1 missing: CampaignMemberStatus.No-show" in result.output
+    assert "Advanced Setup > Add Status" in result.output

@@ -9,22 +9,20 @@ order with ``statusCode`` per error; every data response carries ``Sforce-Limit-
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import re
 import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from server.crm.emulator.bulk import bulk
 from server.crm.emulator.faults import MESSAGES, Faults
 from server.crm.emulator.org import MultipleMatches, Org, RecordError
 
@@ -207,19 +205,20 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
     if parts[:1] == ["query"]:
         total, records = org.query(request.query_params.get("q", ""))
         return JSONResponse({"totalSize": total, "done": True, "records": records})
+    assign = _auto_assign(request)
     if parts[:2] == ["composite", "sobjects"]:
-        return _collection(emu, method, parts[2:], body)
+        return _collection(emu, method, parts[2:], body, assign, request.url.path)
     if parts[:2] == ["jobs", "ingest"]:
-        return await _bulk(emu, request, parts[2:], body)
+        return await bulk(emu, request, parts[2:], body)
     if parts[:1] == ["sobjects"] and len(parts) >= 2:
         sobject, rest = parts[1], [p for p in parts[2:] if p]
         if rest == ["describe"]:
             return JSONResponse(org.describe(sobject))
         if not rest and method == "POST":
-            return JSONResponse({"id": org.create(sobject, body), "success": True, "errors": []}, 201)
+            return JSONResponse({"id": org.create(sobject, body, assign), "success": True, "errors": []}, 201)
         if len(rest) == 1:
             if method == "PATCH":
-                org.update(sobject, rest[0], body)
+                org.update(sobject, rest[0], body, assign)
                 return Response(status_code=204)
             if method == "DELETE":
                 org.delete(sobject, rest[0])
@@ -230,10 +229,10 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
             return JSONResponse({"attributes": {"type": sobject}, **record})
         if len(rest) == 2:
             if method == "PATCH":
-                code = _record_fault(emu, rest[1], 0)
+                code = _record_fault(emu, rest[1], 0, request.url.path)
                 if code:
                     raise RecordError(code, MESSAGES.get(code, code), [], 400)
-                record_id, created = org.upsert(sobject, rest[0], rest[1], body)
+                record_id, created = org.upsert(sobject, rest[0], rest[1], body, assign)
                 return JSONResponse(
                     {"id": record_id, "success": True, "errors": [], "created": created}, 201 if created else 200
                 )
@@ -249,11 +248,24 @@ async def _dispatch(emu: Emulator, request: Request, parts: list[str]) -> Respon
     raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
 
 
-def _record_fault(emu: Emulator, ext_value: str | None, index: int) -> str | None:
-    return emu.faults.for_record(ext_value, index)
+def _record_fault(emu: Emulator, ext_value: str | None, index: int, path: str = "") -> str | None:
+    return emu.faults.for_record(ext_value, index, path)
 
 
-def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any]) -> Response:
+def _auto_assign(request: Request) -> bool:
+    """REST runs a Lead's active assignment rule on create and update unless ``Sforce-Auto-Assign: FALSE``
+    (absent means TRUE; an assignment rule id also means run)."""
+    return request.headers.get("sforce-auto-assign", "TRUE").strip().upper() not in ("FALSE", "0")
+
+
+ROLLED_BACK = {
+    "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    "fields": [],
+}
+
+
+def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any], assign: bool, path: str) -> Response:
     records = body.get("records") or []
     if len(records) > COLLECTION_MAX:
         raise RecordError(
@@ -261,9 +273,9 @@ def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any
             f"record limit reached. cannot submit more than {COLLECTION_MAX} records into this call",
             [],
         )
-    if body.get("allOrNone"):
-        raise RecordError("INVALID_FIELD", "the emulator supports allOrNone=false only", [])
-    results = []
+    all_or_none = bool(body.get("allOrNone"))
+    snapshot = emu.org.snapshot() if all_or_none else None
+    results: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         sobject = (record.get("attributes") or {}).get("type") or (rest[0] if rest else None)
         if sobject is None:
@@ -271,17 +283,17 @@ def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any
         ext_field = rest[1] if len(rest) == 2 else None
         ext_value = record.get(ext_field) if ext_field else record.get("Id")
         try:
-            code = _record_fault(emu, ext_value, index)
+            code = _record_fault(emu, ext_value, index, path)
             if code:
                 raise RecordError(code, MESSAGES.get(code, code), [])
             if method == "PATCH" and ext_field:
-                record_id, created = emu.org.upsert(sobject, ext_field, ext_value, record)
+                record_id, created = emu.org.upsert(sobject, ext_field, ext_value, record, assign)
                 results.append({"id": record_id, "success": True, "errors": [], "created": created})
             elif method == "PATCH":
-                emu.org.update(sobject, record.get("Id"), record)
+                emu.org.update(sobject, record.get("Id"), record, assign)
                 results.append({"id": record.get("Id"), "success": True, "errors": []})
             else:
-                results.append({"id": emu.org.create(sobject, record), "success": True, "errors": []})
+                results.append({"id": emu.org.create(sobject, record, assign), "success": True, "errors": []})
         except RecordError as exc:
             if exc.code == "INVALID_FIELD" and exc.message.startswith("No such column"):
                 raise  # an unknown field fails the whole request, as Salesforce's JSON deserialiser does
@@ -300,92 +312,7 @@ def _collection(emu: Emulator, method: str, rest: list[str], body: dict[str, Any
                     ],
                 }
             )
+    if snapshot is not None and not all(r["success"] for r in results):
+        emu.org.restore(snapshot)  # allOrNone: nothing of this request stays; the valid records say why
+        results = [r if not r["success"] else {"id": None, "success": False, "errors": [ROLLED_BACK]} for r in results]
     return JSONResponse(results)
-
-
-async def _bulk(emu: Emulator, request: Request, rest: list[str], body: Any) -> Response:
-    if not rest and request.method == "POST":
-        job_id = "750" + uuid.uuid4().hex[:12].upper()
-        emu.jobs[job_id] = {
-            "id": job_id,
-            "operation": body.get("operation"),
-            "object": body.get("object"),
-            "externalIdFieldName": body.get("externalIdFieldName"),
-            "state": "Open",
-            "contentType": "CSV",
-            "lineEnding": body.get("lineEnding", "LF"),
-            "columnDelimiter": body.get("columnDelimiter", "COMMA"),
-            "numberRecordsProcessed": 0,
-            "numberRecordsFailed": 0,
-            "data": "",
-            "success": [],
-            "failed": [],
-        }
-        return JSONResponse(_job_info(emu.jobs[job_id]))
-    job = emu.jobs.get(rest[0]) if rest else None
-    if job is None:
-        raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
-    if rest[1:] == ["batches"] and request.method == "PUT":
-        if job["state"] != "Open":
-            raise RecordError("INVALIDJOBSTATE", f"Job is not open: {job['state']}", [], 409)
-        job["data"] += (await request.body()).decode("utf-8")
-        return Response(status_code=201)
-    if len(rest) == 1 and request.method == "PATCH":
-        state = body.get("state")
-        if state == "UploadComplete":
-            _run_job(emu, job)
-        elif state == "Aborted":
-            job["state"] = "Aborted"
-        return JSONResponse(_job_info(job))
-    if len(rest) == 1 and request.method == "DELETE":
-        emu.jobs.pop(rest[0])
-        return Response(status_code=204)
-    if len(rest) == 1:
-        return JSONResponse(_job_info(job))
-    kind = rest[1]
-    rows = {"successfulResults": job["success"], "failedResults": job["failed"], "unprocessedrecords": []}.get(kind)
-    if rows is None:
-        raise RecordError("NOT_FOUND", "The requested resource does not exist", [], 404)
-    return PlainTextResponse(_csv(rows), media_type="text/csv")
-
-
-def _job_info(job: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in job.items() if k not in ("data", "success", "failed")}
-
-
-def _run_job(emu: Emulator, job: dict[str, Any]) -> None:
-    """Process the uploaded CSV at once (a real org takes seconds to minutes): JobComplete, or Failed."""
-    reader = csv.DictReader(io.StringIO(job["data"]))
-    ext_field, sobject = job["externalIdFieldName"], job["object"]
-    known = emu.org.fields_of(sobject)
-    unknown = [f for f in reader.fieldnames or [] if f not in known and "." not in f]
-    if unknown:
-        job.update(state="Failed", errorMessage=f"InvalidBatch : Field name not found : {unknown[0]}")
-        return
-    for index, row in enumerate(reader):
-        values = {k: v for k, v in row.items() if v != ""}  # an empty cell leaves the field as it is
-        try:
-            code = _record_fault(emu, row.get(ext_field), index)
-            if code:
-                raise RecordError(code, MESSAGES.get(code, code), [])
-            record_id, created = emu.org.upsert(sobject, ext_field, row[ext_field], values)
-            job["success"].append({"sf__Id": record_id, "sf__Created": str(created).lower(), **row})
-        except RecordError as exc:
-            job["failed"].append(
-                {"sf__Id": "", "sf__Error": f"{exc.code}:{exc.message}:{'--'.join(exc.fields)}", **row}
-            )
-        except MultipleMatches as exc:
-            job["failed"].append({"sf__Id": "", "sf__Error": f"DUPLICATE_EXTERNAL_ID:{len(exc.ids)} match:", **row})
-        job["numberRecordsProcessed"] += 1
-    job["numberRecordsFailed"] = len(job["failed"])
-    job["state"] = "JobComplete"
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()

@@ -8,7 +8,8 @@ Request faults fire on matching API requests (``after`` lets that many pass firs
 * ``slow``    — do the work, then answer after ``delay_s`` (a client timing out has still changed the org).
 
 Record faults (``record``) fail single records of a write with ``code`` (UNABLE_TO_LOCK_ROW,
-DUPLICATES_DETECTED ...), picked by External ID value or every ``every``-th record, ``times`` hits in all.
+DUPLICATES_DETECTED ...), picked by External ID value or every ``every``-th record, ``times`` hits in all
+(``path``: only in requests whose path holds it; a Bulk job's records count as ``/jobs/ingest/<sObject>``).
 """
 
 from __future__ import annotations
@@ -69,11 +70,11 @@ class Faults:
                     fired.append(fault)
         return fired
 
-    def for_record(self, ext_value: str | None, index: int) -> str | None:
+    def for_record(self, ext_value: str | None, index: int, path: str = "") -> str | None:
         """The error code a record fault gives this record (the ``index``-th of its request), if any."""
         with self.lock:
             for fault in self.plan:
-                if fault.kind != "record" or fault.fired >= fault.times:
+                if fault.kind != "record" or fault.fired >= fault.times or fault.path not in path:
                     continue
                 hit = (fault.ext_values is not None and ext_value in fault.ext_values) or (
                     fault.ext_values is None and fault.every > 0 and (index + 1) % fault.every == 0

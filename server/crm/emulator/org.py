@@ -1,146 +1,39 @@
-"""The emulated org: sObjects with a schema, External ID upserts, validation, and the SOQL the sync uses.
+"""The emulated org: records per sObject, checked as a real org checks them (:mod:`.schema` says what a field
+allows), External ID upserts, assignment rules, lead conversion, and the SOQL the sync uses.
 
-Behaviour follows the REST API's documented rules where the sync depends on them: required fields
-(REQUIRED_FIELD_MISSING), unknown fields (INVALID_FIELD), unique External IDs (DUPLICATE_VALUE; several
-matches make an upsert answer 300), CampaignMember status picklists per campaign (a new Campaign gets "Sent"
-and "Responded", as in Salesforce), and references that must exist.
+What it refuses, with Salesforce's codes: unknown fields (INVALID_FIELD), fields that cannot be set on create
+or on update, whatever their value (INVALID_FIELD_FOR_INSERT_UPDATE: ``CampaignMember.CampaignId`` on an
+update), missing required fields (REQUIRED_FIELD_MISSING), text over the field's length (STRING_TOO_LONG),
+addresses that are not valid email (INVALID_EMAIL_ADDRESS), values outside a restricted picklist
+(INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST), duplicate unique External IDs and campaign members
+(DUPLICATE_VALUE; several matches make an upsert answer 300), updates of a converted Lead
+(CANNOT_UPDATE_CONVERTED_LEAD), a Task owned by a queue, and references that do not exist.
+
+An org is set up as docs/salesforce.md tells an admin to (the fields exist, "Event" is a Lead Source, the
+integration user is a Marketing User); a test breaks one setting to see what a real org does then:
+``missing_fields``, ``field_overrides`` (``set_field``), ``undeletable``, ``marketing_user``,
+``assignment_queue`` (an active Lead assignment rule handing every Lead it runs on to that queue).
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
-import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from server.crm.emulator.rules import RecordError, checked, coerce, valid_id
+from server.crm.emulator.schema import QUEUE_PREFIX, SCHEMA, USER_PREFIX, Field
+from server.crm.emulator.soql import QueryError, parse
+
 INTEGRATION_USER = "005000000000001AAA"
-
-# name -> (key prefix, {field: type}, required, external ids, create-only fields)
-_COMMON = {"Id": "id", "OwnerId": "reference", "CreatedDate": "datetime", "LastModifiedDate": "datetime"}
-TP = "Touchpoints_"
-PERSON_CUSTOM = {
-    f"{TP}Id__c": "string",
-    f"{TP}Engagement_Score__c": "double",
-    f"{TP}Grade__c": "string",
-    f"{TP}Stage__c": "string",
-    f"{TP}Interests__c": "string",
-    f"{TP}Last_Touchpoint__c": "string",
-    f"{TP}Journey_Summary__c": "textarea",
-    f"{TP}Follow_Up__c": "string",
-}
-SCHEMA: dict[str, tuple[str, dict[str, str], set[str], set[str], set[str]]] = {
-    "Lead": (
-        "00Q",
-        {
-            **_COMMON,
-            "FirstName": "string",
-            "LastName": "string",
-            "Email": "email",
-            "Company": "string",
-            "Title": "string",
-            "LeadSource": "string",
-            "Status": "string",
-            "CountryCode": "string",
-            **PERSON_CUSTOM,
-        },
-        {"LastName", "Company"},
-        {f"{TP}Id__c"},
-        set(),
-    ),
-    "Contact": (
-        "003",
-        {
-            **_COMMON,
-            "FirstName": "string",
-            "LastName": "string",
-            "Email": "email",
-            "AccountId": "reference",
-            "Title": "string",
-            **PERSON_CUSTOM,
-        },
-        {"LastName"},
-        {f"{TP}Id__c"},
-        set(),
-    ),
-    "Campaign": (
-        "701",
-        {
-            **_COMMON,
-            "Name": "string",
-            "Type": "string",
-            "StartDate": "date",
-            "EndDate": "date",
-            "IsActive": "boolean",
-            f"{TP}Id__c": "string",
-        },
-        {"Name"},
-        {f"{TP}Id__c"},
-        set(),
-    ),
-    "CampaignMember": (
-        "00v",
-        {
-            **_COMMON,
-            "CampaignId": "reference",
-            "LeadId": "reference",
-            "ContactId": "reference",
-            "Status": "string",
-            "HasResponded": "boolean",
-            f"{TP}Id__c": "string",
-        },
-        {"CampaignId"},
-        {f"{TP}Id__c"},
-        {"CampaignId", "LeadId", "ContactId"},
-    ),
-    "CampaignMemberStatus": (
-        "01Y",
-        {
-            "Id": "id",
-            "CampaignId": "reference",
-            "Label": "string",
-            "IsDefault": "boolean",
-            "HasResponded": "boolean",
-            "SortOrder": "int",
-        },
-        {"CampaignId", "Label"},
-        set(),
-        {"CampaignId"},
-    ),
-    "Task": (
-        "00T",
-        {
-            **_COMMON,
-            "Subject": "string",
-            "WhoId": "reference",
-            "WhatId": "reference",
-            "ActivityDate": "date",
-            "Status": "string",
-            "Priority": "string",
-            "Description": "textarea",
-            f"{TP}Id__c": "string",
-        },
-        set(),
-        {f"{TP}Id__c"},
-        set(),
-    ),
-    "User": ("005", {"Id": "id", "Name": "string", "Username": "string"}, set(), set(), set()),
-}
-SYSTEM_FIELDS = {"Id", "CreatedDate", "LastModifiedDate"}
-
-
-class RecordError(Exception):
-    """A per-record failure, reported as ``{"statusCode", "message", "fields"}`` (``errorCode`` at top level)."""
-
-    def __init__(self, code: str, message: str, fields: list[str] | None = None, http_status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.fields, self.http_status = code, message, fields or [], http_status
-
-    def top_level(self) -> list[dict[str, Any]]:
-        return [{"message": self.message, "errorCode": self.code, "fields": self.fields}]
-
-    def per_record(self) -> dict[str, Any]:
-        return {"statusCode": self.code, "message": self.message, "fields": self.fields}
+REP_USER = "005000000000002AAA"  # a sales rep who takes Leads from the queue
+LEAD_QUEUE = "00G000000000001AAA"  # "Event Leads", a queue an assignment rule may hand Leads to
+FLS_MESSAGE = (
+    "Unable to create/update fields: {}. Please check the security settings of this field and verify that it is "
+    "read/write for your profile or permission set."
+)
 
 
 class MultipleMatches(Exception):
@@ -155,8 +48,11 @@ class Org:
 
     records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: {name: {} for name in SCHEMA})
     missing_fields: set[tuple[str, str]] = field(default_factory=set)  # (object, field) the org lacks (crm check)
+    field_overrides: dict[tuple[str, str], Field] = field(default_factory=dict)  # what an admin changed
     # Objects the integration user's profile has no Delete permission on: their describe says deletable=false.
     undeletable: set[str] = field(default_factory=set)
+    marketing_user: bool = True  # without "Marketing User" on the user, Campaigns cannot be created or edited
+    assignment_queue: str | None = None  # an active Lead assignment rule: Leads it runs on go to this queue
     deleted: set[str] = field(default_factory=set)  # ids of deleted records (the recycle bin)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -166,112 +62,154 @@ class Org:
     _index: dict[tuple[str, str], dict[Any, set[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.records["User"][INTEGRATION_USER] = {"Id": INTEGRATION_USER, "Name": "Integration", "Username": "api"}
+        for user, name in ((INTEGRATION_USER, "Integration"), (REP_USER, "Sam Rep")):
+            self.records["User"][user] = {"Id": user, "Name": name, "Username": name.lower().replace(" ", ".")}
+        self.records["Group"][LEAD_QUEUE] = {"Id": LEAD_QUEUE, "Name": "Event Leads", "Type": "Queue"}
 
     # --- schema
-    def fields_of(self, sobject: str) -> dict[str, str]:
+    def fields(self, sobject: str) -> dict[str, Field]:
         if sobject not in SCHEMA:
             raise RecordError("NOT_FOUND", f"The requested resource does not exist: sObject {sobject}", [], 404)
-        return {f: t for f, t in SCHEMA[sobject][1].items() if (sobject, f) not in self.missing_fields}
+        out = {}
+        for name, spec in SCHEMA[sobject].fields.items():
+            if (sobject, name) in self.missing_fields:
+                continue
+            spec = self.field_overrides.get((sobject, name), spec)
+            if sobject == "Campaign" and not self.marketing_user and name != "Id":
+                spec = replace(spec, createable=False, updateable=False)
+            out[name] = spec
+        return out
+
+    def fields_of(self, sobject: str) -> dict[str, str]:
+        return {name: spec.type for name, spec in self.fields(sobject).items()}
+
+    def set_field(self, sobject: str, name: str, **changes: Any) -> None:
+        """Change a field as an admin would (``createable=False``: no edit access; ``picklist=(...)``)."""
+        self.field_overrides[(sobject, name)] = replace(self.fields(sobject)[name], **changes)
 
     def describe(self, sobject: str) -> dict[str, Any]:
-        fields = self.fields_of(sobject)
-        ext = SCHEMA[sobject][3]
+        fields = self.fields(sobject)
+        writable = not (sobject == "Campaign" and not self.marketing_user)
         return {
             "name": sobject,
-            "keyPrefix": SCHEMA[sobject][0],
-            "createable": True,
-            "updateable": True,
-            "deletable": sobject not in self.undeletable,
+            "keyPrefix": SCHEMA[sobject].prefix,
+            "createable": writable,
+            "updateable": writable,
+            "deletable": sobject not in self.undeletable and writable,
+            "queryable": True,
             "fields": [
                 {
-                    "name": f,
-                    "type": t,
-                    "externalId": f in ext,
-                    "custom": f.endswith("__c"),
-                    "nillable": f not in SCHEMA[sobject][2],
+                    "name": name,
+                    "label": spec.label or name,
+                    "type": spec.type,
+                    "length": spec.length,
+                    "precision": spec.precision,
+                    "scale": spec.scale,
+                    "createable": spec.createable,
+                    "updateable": spec.updateable,
+                    "nillable": not spec.required and spec.type != "boolean",
+                    "defaultedOnCreate": spec.default is not None or spec.type == "boolean",
+                    "externalId": spec.external_id,
+                    "unique": spec.unique,
+                    "custom": name.endswith("__c"),
+                    "restrictedPicklist": spec.restricted,
+                    "picklistValues": [
+                        {"value": v, "label": v, "active": True, "defaultValue": v == spec.default}
+                        for v in spec.picklist
+                    ],
                 }
-                for f, t in fields.items()
+                for name, spec in fields.items()
             ],
         }
 
     def _new_id(self, sobject: str) -> str:
-        return f"{SCHEMA[sobject][0]}{next(self._ids):012d}AAA"
+        return f"{SCHEMA[sobject].prefix}{next(self._ids):012d}AAA"
 
-    def _clean(self, sobject: str, values: dict[str, Any]) -> dict[str, Any]:
-        known = self.fields_of(sobject)
+    def _check(self, sobject: str, values: dict[str, Any], creating: bool) -> dict[str, Any]:
+        """The values as stored, or the first error a real org reports for them."""
+        known = self.fields(sobject)
         out: dict[str, Any] = {}
         for name, value in values.items():
             if name == "attributes":
                 continue
-            if name not in known:
+            spec = known.get(name)
+            if spec is None:
                 raise RecordError("INVALID_FIELD", f"No such column '{name}' on sobject of type {sobject}", [name])
-            out[name] = _coerce(known[name], value)
+            if name == "Id" and creating:
+                raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", "Cannot specify Id in an insert call", ["Id"])
+            if name != "Id" and not (spec.createable if creating else spec.updateable):
+                raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", FLS_MESSAGE.format(name), [name])
+            out[name] = checked(spec, name, coerce(spec.type, value))
+        if creating:
+            for name, spec in known.items():
+                if spec.default is not None and out.get(name) is None:
+                    out[name] = spec.default
         return out
 
+    def _required(self, sobject: str, merged: dict[str, Any]) -> None:
+        missing = sorted(n for n, s in self.fields(sobject).items() if s.required and merged.get(n) in (None, ""))
+        if missing:
+            raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+
     # --- writes
-    def create(self, sobject: str, values: dict[str, Any]) -> str:
+    def create(self, sobject: str, values: dict[str, Any], assign: bool = False) -> str:
+        """``assign``: assignment rules run (REST without ``Sforce-Auto-Assign: FALSE``)."""
         with self.lock:
-            data = self._clean(sobject, values)
-            if "Id" in data:
-                raise RecordError("INVALID_FIELD_FOR_INSERT_UPDATE", "Cannot specify Id in an insert call", ["Id"])
-            missing = sorted(f for f in SCHEMA[sobject][2] if data.get(f) in (None, ""))
-            if missing:
-                raise RecordError(
-                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
-                )
-            for ext in SCHEMA[sobject][3]:
-                if data.get(ext) is not None and self.find(sobject, ext, data[ext]):
+            data = self._check(sobject, values, creating=True)
+            self._required(sobject, data)
+            for ext in SCHEMA[sobject].externals():
+                if (
+                    data.get(ext) is not None
+                    and self.fields(sobject)[ext].unique
+                    and self.find(sobject, ext, data[ext])
+                ):
+                    other = self.find(sobject, ext, data[ext])[0]
                     raise RecordError(
-                        "DUPLICATE_VALUE",
-                        f"duplicate value found: {ext} duplicates value on record "
-                        f"with id: {self.find(sobject, ext, data[ext])[0]}",
+                        "DUPLICATE_VALUE", f"duplicate value found: {ext} duplicates value on record with id: {other}",
                         [ext],
-                    )
+                    )  # fmt: skip
+            if "OwnerId" in SCHEMA[sobject].fields:
+                data.setdefault("OwnerId", INTEGRATION_USER)
+            self._assign(sobject, data, assign)
             self._validate(sobject, data, None)
             record_id = self._new_id(sobject)
             record = {"Id": record_id, "CreatedDate": self.clock, "LastModifiedDate": self.clock, **data}
-            if "OwnerId" in SCHEMA[sobject][1]:
-                record.setdefault("OwnerId", INTEGRATION_USER)
             self.records[sobject][record_id] = record
             self._reindex(sobject, record_id, {}, record)
             self._after_create(sobject, record)
             return record_id
 
-    def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
+    def update(self, sobject: str, record_id: str, values: dict[str, Any], assign: bool = False) -> None:
         with self.lock:
             record = self.records.get(sobject, {}).get(record_id)
             if record is None:
+                if record_id and not valid_id(record_id):
+                    raise RecordError("MALFORMED_ID", f"malformed id {record_id}", ["Id"])
                 raise RecordError(
-                    "ENTITY_IS_DELETED" if record_id else "MISSING_ARGUMENT",
+                    "ENTITY_IS_DELETED" if record_id in self.deleted else "INVALID_CROSS_REFERENCE_KEY",
                     f"entity is deleted or does not exist: {record_id}",
                     [],
-                    404,
                 )
-            data = self._clean(sobject, {k: v for k, v in values.items() if k != "Id"})
-            for name in SCHEMA[sobject][4]:
-                if name in data and data[name] != record.get(name):
-                    raise RecordError(
-                        "INVALID_FIELD_FOR_INSERT_UPDATE",
-                        f"Unable to create/update fields: {name}. Please check the security settings of this field.",
-                        [name],
-                    )
+            if record.get("IsConverted"):
+                raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", [])
+            data = self._check(sobject, {k: v for k, v in values.items() if k != "Id"}, creating=False)
             merged = {**record, **data}
-            missing = sorted(f for f in SCHEMA[sobject][2] if merged.get(f) in (None, ""))
-            if missing:
-                raise RecordError(
-                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
-                )
+            self._required(sobject, merged)
+            self._assign(sobject, merged, assign)
             self._validate(sobject, merged, record_id)
             before = dict(record)
-            record.update(data)
+            record.update(merged)
             self._reindex(sobject, record_id, before, record)
             record["LastModifiedDate"] = self.clock
 
-    def upsert(self, sobject: str, ext_field: str, ext_value: str, values: dict[str, Any]) -> tuple[str, bool]:
-        """(id, created). Several records with the value raise :class:`MultipleMatches` (HTTP 300)."""
+    def upsert(
+        self, sobject: str, ext_field: str, ext_value: str, values: dict[str, Any], assign: bool = False
+    ) -> tuple[str, bool]:
+        """(id, created). Several records with the value raise :class:`MultipleMatches` (HTTP 300). A match is
+        an update: every field sent must be updateable, even one whose value would not change."""
         with self.lock:
-            if ext_field != "Id" and ext_field not in SCHEMA.get(sobject, ("", {}, set(), set()))[3]:
+            spec = self.fields(sobject).get(ext_field)
+            if ext_field != "Id" and (spec is None or not spec.external_id):
                 raise RecordError(
                     "NOT_FOUND",
                     f"Provided external ID field does not exist or is not accessible: {ext_field}",
@@ -288,10 +226,10 @@ class Org:
                 )
             if matches:
                 body.pop(ext_field, None)
-                self.update(sobject, matches[0], body)
+                self.update(sobject, matches[0], body, assign)
                 return matches[0], False
             body[ext_field] = ext_value
-            return self.create(sobject, body), True
+            return self.create(sobject, body, assign), True
 
     def delete(self, sobject: str, record_id: str) -> None:
         """Delete a record as Salesforce does: a Lead or Contact takes its campaign memberships and its activities
@@ -313,7 +251,45 @@ class Org:
                     for child_id in [i for i, r in self.records[child].items() if r.get(link) == record_id]:
                         self.delete(child, child_id)
 
+    def convert_lead(self, lead_id: str) -> str:
+        """A rep converts the Lead: a new Contact; the Lead becomes read-only (IsConverted, ConvertedContactId);
+        its campaign memberships get the Contact too and its activities move to the Contact. The Contact id."""
+        with self.lock:
+            lead = self.records["Lead"][lead_id]
+            contact = {k: lead.get(k) for k in ("FirstName", "LastName", "Email", "Title") if lead.get(k)}
+            contact_id = self.create("Contact", contact)
+            lead.update(IsConverted=True, ConvertedContactId=contact_id, Status="Closed - Converted")
+            for member in self.records["CampaignMember"].values():
+                if member.get("LeadId") == lead_id:
+                    member["ContactId"] = contact_id
+            for task in self.records["Task"].values():
+                if task.get("WhoId") == lead_id:
+                    task["WhoId"] = contact_id
+            return contact_id
+
+    def snapshot(self) -> Any:
+        with self.lock:
+            return copy.deepcopy((self.records, self._index, self.deleted))
+
+    def restore(self, snapshot: Any) -> None:
+        """allOrNone: a request with a failed record leaves the org as it was before the request."""
+        with self.lock:
+            self.records, self._index, self.deleted = snapshot
+
+    def _assign(self, sobject: str, data: dict[str, Any], assign: bool) -> None:
+        if sobject == "Lead" and assign and self.assignment_queue:
+            data["OwnerId"] = self.assignment_queue
+
+    def _exists(self, record_id: Any, *sobjects: str) -> bool:
+        return any(record_id in self.records[s] for s in sobjects)
+
+    def _converted(self, record_id: Any) -> bool:
+        return bool(self.records["Lead"].get(record_id, {}).get("IsConverted"))
+
     def _validate(self, sobject: str, data: dict[str, Any], own_id: str | None) -> None:
+        owner = data.get("OwnerId")
+        if owner is not None and not self._exists(owner, "User", "Group"):
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {owner}", ["OwnerId"])
         if sobject == "CampaignMember":
             campaign = data.get("CampaignId")
             if campaign not in self.records["Campaign"]:
@@ -321,10 +297,12 @@ class Org:
                     "FIELD_INTEGRITY_EXCEPTION", "Campaign ID: id value of incorrect type", ["CampaignId"]
                 )
             who = data.get("LeadId") or data.get("ContactId")
-            if who not in self.records["Lead"] and who not in self.records["Contact"]:
+            if not self._exists(who, "Lead", "Contact"):
                 raise RecordError(
                     "REQUIRED_FIELD_MISSING", "Required fields are missing: [LeadId or ContactId]", ["LeadId"]
                 )
+            if own_id is None and self._converted(data.get("LeadId")):
+                raise RecordError("FIELD_INTEGRITY_EXCEPTION", "Lead ID: cannot reference converted lead", ["LeadId"])
             statuses = {
                 s["Label"]: s for s in self.records["CampaignMemberStatus"].values() if s["CampaignId"] == campaign
             }
@@ -341,10 +319,21 @@ class Org:
                 raise RecordError("DUPLICATE_VALUE", "Already a campaign member.", [])
         elif sobject == "Task":
             who = data.get("WhoId")
-            if who is not None and who not in self.records["Lead"] and who not in self.records["Contact"]:
+            if who is not None and (not self._exists(who, "Lead", "Contact") or self._converted(who)):
                 raise RecordError(
                     "FIELD_INTEGRITY_EXCEPTION", "Name ID: id value of incorrect type: " + str(who), ["WhoId"]
                 )
+            if str(owner or "").startswith(QUEUE_PREFIX):
+                raise RecordError(
+                    "FIELD_INTEGRITY_EXCEPTION", f"Assigned To ID: owner cannot be a queue: {owner}", ["OwnerId"]
+                )
+        elif sobject == "Opportunity":
+            if data.get("CampaignId") is not None and data["CampaignId"] not in self.records["Campaign"]:
+                raise RecordError("FIELD_INTEGRITY_EXCEPTION", "Campaign ID: id value of incorrect type",
+                                  ["CampaignId"])  # fmt: skip
+            if str(owner or "").startswith(QUEUE_PREFIX):
+                raise RecordError("FIELD_INTEGRITY_EXCEPTION", f"Owner ID: owner cannot be a queue: {owner}",
+                                  ["OwnerId"])  # fmt: skip
         elif sobject == "CampaignMemberStatus":
             campaign = data.get("CampaignId")
             for other_id, other in self.records["CampaignMemberStatus"].items():
@@ -370,7 +359,7 @@ class Org:
 
     # --- reads
     def _keys(self, sobject: str, record: dict[str, Any]) -> dict[str, Any]:
-        keys = {f: record.get(f) for f in SCHEMA[sobject][3]}
+        keys = {f: record.get(f) for f in SCHEMA[sobject].externals()}
         if sobject == "CampaignMember":
             keys["_member"] = (record.get("CampaignId"), record.get("LeadId") or record.get("ContactId"))
         return keys
@@ -388,7 +377,7 @@ class Org:
 
     def find(self, sobject: str, name: str, value: Any) -> list[str]:
         with self.lock:
-            if name in SCHEMA.get(sobject, ("", {}, set(), set()))[3]:
+            if sobject in SCHEMA and name in SCHEMA[sobject].externals():
                 return sorted(self._index.get((sobject, name), {}).get(value, set()))
             return [
                 rid for rid, r in self.records.get(sobject, {}).items() if value is not None and r.get(name) == value
@@ -404,27 +393,14 @@ class Org:
             return [dict(r) for r in self.records[sobject].values()]
 
     def query(self, soql: str) -> tuple[int, list[dict[str, Any]]]:
-        """``SELECT f, ... | COUNT() FROM X [WHERE a = 'v' AND b IN ('x', 'y') AND c != null] [LIMIT n]``."""
-        match = SOQL.fullmatch(soql.strip())
-        if not match:
-            raise RecordError("MALFORMED_QUERY", f"unexpected token in: {soql[:200]}", [])
-        fields = [f.strip() for f in match.group("fields").split(",")]
-        sobject = match.group("sobject")
-        known = self.fields_of(sobject)
-        count_only = fields == ["COUNT()"]
-        for name in [] if count_only else fields:
-            if name not in known:
-                raise RecordError("INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'", [])
-        conditions = (
-            [_parse_condition(c, known, sobject) for c in re.split(r"\s+AND\s+", match.group("where"), flags=re.I)]
-            if match.group("where")
-            else []
-        )
+        try:
+            sobject, fields, conditions, limit = parse(soql, lambda s: set(self.fields_of(s)))
+        except QueryError as exc:
+            raise RecordError(exc.code, exc.message, []) from None
         with self.lock:
             rows = [r for r in self.records[sobject].values() if all(test(r) for test in conditions)]
-        if match.group("limit"):
-            rows = rows[: int(match.group("limit"))]
-        if count_only:
+        rows = rows[:limit] if limit is not None else rows
+        if fields == ["COUNT()"]:
             return len(rows), []
         out = [
             {
@@ -436,48 +412,4 @@ class Org:
         return len(out), out
 
 
-SOQL = re.compile(
-    r"SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<sobject>\w+)(?:\s+WHERE\s+(?P<where>.+?))?"
-    r"(?:\s+LIMIT\s+(?P<limit>\d+))?",
-    re.I | re.S,
-)
-CONDITION = re.compile(r"(?P<field>\w+)\s*(?P<op>=|!=|\bIN\b)\s*(?P<value>.+)", re.I | re.S)
-STRING = re.compile(r"'((?:[^'\\]|\\.)*)'")
-
-
-def _parse_condition(text: str, known: dict[str, str], sobject: str) -> Any:
-    match = CONDITION.fullmatch(text.strip())
-    if not match or match.group("field") not in known:
-        raise RecordError("MALFORMED_QUERY", f"cannot parse condition {text[:100]!r} on {sobject}", [])
-    name, op, raw = match.group("field"), match.group("op").upper(), match.group("value").strip()
-    if op == "IN":
-        values = {_unescape(v) for v in STRING.findall(raw)}
-        return lambda r: r.get(name) in values
-    quoted = STRING.fullmatch(raw)
-    value: Any = raw
-    if raw.lower() == "null":
-        value = None
-    elif raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    elif quoted is not None:
-        value = _unescape(quoted.group(1))
-    if op == "=":
-        return lambda r: r.get(name) == value
-    return lambda r: r.get(name) != value
-
-
-def _unescape(value: str) -> str:
-    return re.sub(r"\\(.)", r"\1", value)
-
-
-def _coerce(kind: str, value: Any) -> Any:
-    """Bulk CSV sends strings: turn them into the field's type, as the API stores them."""
-    if value is None or not isinstance(value, str):
-        return value
-    if kind == "double":
-        return float(value) if value not in ("", "#N/A") else None
-    if kind == "int":
-        return int(value) if value not in ("", "#N/A") else None
-    if kind == "boolean":
-        return value.lower() == "true"
-    return None if value == "#N/A" else value
+__all__ = ["INTEGRATION_USER", "LEAD_QUEUE", "REP_USER", "USER_PREFIX", "MultipleMatches", "Org", "RecordError"]
