@@ -12,6 +12,7 @@ Removal: delete this module (and its ``install`` line) in 0.2.0; docs/app-api.md
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Response, WebSocket
@@ -30,7 +31,7 @@ router = APIRouter(
 )
 PERMANENT = status.HTTP_308_PERMANENT_REDIRECT  # keeps the method and the body, unlike 301/302
 TEMPORARY = status.HTTP_307_TEMPORARY_REDIRECT  # the key's answer changes with configuration: not cacheable
-MOVED = {PERMANENT: {"description": "Moved: follow Location (method and body kept)"}}
+MOVED: dict[int | str, dict[str, Any]] = {PERMANENT: {"description": "Moved: follow Location (method and body kept)"}}
 
 
 @router.post(
