@@ -137,9 +137,7 @@ def _sequence_gaps(conn: Connection, new_keys: set[tuple[str, int]]) -> tuple[in
     by_device: dict[str, list[int]] = {}
     for device_id, seq in new_keys:
         by_device.setdefault(device_id, []).append(seq)
-    newest = dict(
-        conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all()
-    )
+    newest = dict(conn.execute(select(DEVICE.c.id, DEVICE.c.last_seq).where(DEVICE.c.id.in_(list(by_device)))).all())
     gaps = late = 0
     for device_id, seqs in by_device.items():
         previous = newest.get(device_id)
