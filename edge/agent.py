@@ -63,9 +63,7 @@ class Agent:
         self.config = settings.device_config()
         self.clock = clock
         self.version = health.agent_version()
-        self.spool = Spool.in_directory(
-            settings.spool.dir, settings.device_id, int(settings.spool.max_mb * MB)
-        )
+        self.spool = Spool.in_directory(settings.spool.dir, settings.device_id, int(settings.spool.max_mb * MB))
         self.publisher = Publisher(
             self.spool,
             mqtt_url=settings.mqtt.url,
@@ -103,9 +101,7 @@ class Agent:
 
     # Capture -> spool ---------------------------------------------------------------------------------
     def _topic(self, kind: MessageKind) -> str:
-        return topic_for(
-            kind, self.settings.event_id, self.settings.device_id, self.settings.mqtt.topic_prefix
-        )
+        return topic_for(kind, self.settings.event_id, self.settings.device_id, self.settings.mqtt.topic_prefix)
 
     def record_tap(self, read: TapRead) -> int:
         """Spool one tap and return its seq (the NFC reader calls this; so may tests)."""
@@ -202,9 +198,7 @@ class Agent:
         if self.settings.ble.replay:
             self._spawn(self._run_replay, "edge-ble-replay")
         elif self.settings.ble.enabled:
-            self.scanner = BleScanner(
-                self.handler, lambda: self.config.ble.watchdog_s, self.settings.ble.adapter
-            )
+            self.scanner = BleScanner(self.handler, lambda: self.config.ble.watchdog_s, self.settings.ble.adapter)
             self._spawn(self._run_scanner, "edge-ble")
         self._spawn(self._run_housekeeping, "edge-housekeeping")
 

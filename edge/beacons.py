@@ -129,9 +129,7 @@ def parse_eddystone(data: bytes) -> Frame | None:
             return None
         namespace, instance = data[2:12].hex(), data[12:18].hex()
         rssi_1m = _int8(data[1]) - EDDYSTONE_0M_TO_1M_DB
-        return BeaconFrame(
-            eddystone_uid_id(namespace, instance), BeaconFormat.EDDYSTONE_UID, rssi_1m, namespace
-        )
+        return BeaconFrame(eddystone_uid_id(namespace, instance), BeaconFormat.EDDYSTONE_UID, rssi_1m, namespace)
     if frame_type == EDDYSTONE_URL:
         if len(data) < 4:
             return None
@@ -157,9 +155,7 @@ def parse_eddystone(data: bytes) -> Frame | None:
     return None
 
 
-def parse_advertisement(
-    manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes]
-) -> list[Frame]:
+def parse_advertisement(manufacturer_data: Mapping[int, bytes], service_data: Mapping[str, bytes]) -> list[Frame]:
     """Every beacon frame in one advertisement (usually zero or one)."""
     frames: list[Frame] = []
     for company_id, payload in manufacturer_data.items():

@@ -76,9 +76,7 @@ class AdvertRecord:
             rssi=int(data["rssi"]),
             tx_power=data.get("tx_power"),
             local_name=data.get("local_name"),
-            manufacturer_data={
-                int(k): bytes.fromhex(v) for k, v in (data.get("manufacturer_data") or {}).items()
-            },
+            manufacturer_data={int(k): bytes.fromhex(v) for k, v in (data.get("manufacturer_data") or {}).items()},
             service_data={str(k): bytes.fromhex(v) for k, v in (data.get("service_data") or {}).items()},
             service_uuids=list(data.get("service_uuids") or []),
         )
@@ -247,9 +245,7 @@ def replay(
 class BleScanner:
     """Live scanning with a watchdog: BlueZ on a Pi can stop reporting adverts without any error."""
 
-    def __init__(
-        self, handler: AdvertisementHandler, watchdog_s: Callable[[], float], adapter: str | None
-    ) -> None:
+    def __init__(self, handler: AdvertisementHandler, watchdog_s: Callable[[], float], adapter: str | None) -> None:
         self.handler = handler
         self.watchdog_s = watchdog_s
         self.adapter = adapter
@@ -270,9 +266,7 @@ class BleScanner:
                 await scanner.start()
             except Exception as exc:  # no adapter, bluetoothd down, rfkill: keep retrying, say why
                 self.state = ReaderState.ABSENT if "not found" in str(exc).lower() else ReaderState.ERROR
-                log.error(
-                    "BLE scanner could not start (%s); retrying in %.0f s", exc, SCANNER_RESTART_BACKOFF_S
-                )
+                log.error("BLE scanner could not start (%s); retrying in %.0f s", exc, SCANNER_RESTART_BACKOFF_S)
                 await _sleep_unless(stop, SCANNER_RESTART_BACKOFF_S)
                 continue
             self.state = ReaderState.OK
@@ -285,9 +279,7 @@ class BleScanner:
                     silent_s = time.monotonic() - self.handler.last_advert_monotonic
                     if silent_s > self.watchdog_s():
                         self.restarts += 1
-                        log.warning(
-                            "BLE watchdog: no advertisement for %.0f s; restarting the scanner", silent_s
-                        )
+                        log.warning("BLE watchdog: no advertisement for %.0f s; restarting the scanner", silent_s)
                         break
             finally:
                 try:

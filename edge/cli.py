@@ -16,33 +16,23 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 @app.command()
 def run(
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML config file (see docs/edge.md)")
-    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file (see docs/edge.md)")] = None,
     device_id: Annotated[str | None, typer.Option("--device-id")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id")] = None,
-    mqtt: Annotated[
-        str | None, typer.Option("--mqtt", help="mqtt://user:pass@host:1883 or mqtts://...")
-    ] = None,
+    mqtt: Annotated[str | None, typer.Option("--mqtt", help="mqtt://user:pass@host:1883 or mqtts://...")] = None,
     topic_prefix: Annotated[str | None, typer.Option("--topic-prefix")] = None,
     nfc: Annotated[
         str | None, typer.Option("--nfc", help="nfcpy device: usb:072f:2200, tty:AMA0:pn532, udp:HOST:PORT")
     ] = None,
     ble: Annotated[bool | None, typer.Option("--ble/--no-ble", help="Scan for BLE beacons")] = None,
     ble_replay: Annotated[Path | None, typer.Option("--ble-replay", help="Replay a recorded survey")] = None,
-    replay_speed: Annotated[
-        float | None, typer.Option("--replay-speed", help="1 = recorded pace, 0 = max")
-    ] = None,
+    replay_speed: Annotated[float | None, typer.Option("--replay-speed", help="1 = recorded pace, 0 = max")] = None,
     replay_loop: Annotated[
         bool, typer.Option("--replay-loop", help="Replay the file over and over (else exit when it ends)")
     ] = False,
-    ble_record: Annotated[
-        Path | None, typer.Option("--ble-record", help="Record raw adverts (JSON lines)")
-    ] = None,
+    ble_record: Annotated[Path | None, typer.Option("--ble-record", help="Record raw adverts (JSON lines)")] = None,
     spool: Annotated[Path | None, typer.Option("--spool", help="Directory of the on-disk spool")] = None,
-    ble_uuid: Annotated[
-        list[str] | None, typer.Option("--ble-uuid", help="iBeacon/AltBeacon UUID to keep")
-    ] = None,
+    ble_uuid: Annotated[list[str] | None, typer.Option("--ble-uuid", help="iBeacon/AltBeacon UUID to keep")] = None,
     ble_namespace: Annotated[
         list[str] | None, typer.Option("--ble-namespace", help="Eddystone namespace (hex) to keep")
     ] = None,
@@ -101,9 +91,7 @@ def enroll(
     except PermissionError as exc:
         typer.echo(f"cannot write {config}: {exc} (run with sudo, or pass --config)", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(
-        f"enrolled as device {settings.device_id} of event {settings.event_id}; config written to {config}"
-    )
+    typer.echo(f"enrolled as device {settings.device_id} of event {settings.event_id}; config written to {config}")
 
 
 @app.command()

@@ -43,9 +43,7 @@ def request_enrolment(server: str, code: str, hostname: str | None = None) -> di
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:300]
         if exc.code in (400, 401, 403, 404, 410):
-            raise EnrolmentError(
-                f"the server refused the code ({exc.code}): {detail}. Ask for a new code."
-            ) from exc
+            raise EnrolmentError(f"the server refused the code ({exc.code}): {detail}. Ask for a new code.") from exc
         raise EnrolmentError(f"the server answered {exc.code}: {detail}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise EnrolmentError(f"cannot reach {server}: {exc}. Check the address and the network.") from exc

@@ -171,10 +171,6 @@ class WindowAggregator:
         stale = [key for key, (_, seen) in self._smoothers.items() if now - seen > RSSI_MAX_AGE_S]
         for key in stale:
             del self._smoothers[key]
-        old = [
-            address
-            for address, battery in self._batteries.items()
-            if now - battery.seen_at > BATTERY_MAX_AGE_S
-        ]
+        old = [address for address, battery in self._batteries.items() if now - battery.seen_at > BATTERY_MAX_AGE_S]
         for address in old:
             del self._batteries[address]

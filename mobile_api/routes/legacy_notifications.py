@@ -12,7 +12,10 @@ Removal: delete this module (and its ``install`` line) in 0.2.0; docs/app-api.md
 
 from __future__ import annotations
 
-from fastapi import APIRouter, WebSocket
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Response, WebSocket
 from fastapi.responses import RedirectResponse
 from starlette import status
 
@@ -23,22 +26,37 @@ from server.api.deps import SessionDep
 
 OLD = "/api/v1/notifications"
 REMOVED_IN = "0.2.0"
-router = APIRouter(prefix=OLD, tags=[f"deprecated: removed in {REMOVED_IN}"], deprecated=True)
+router = APIRouter(
+    prefix=OLD, tags=[f"deprecated: removed in {REMOVED_IN}"], deprecated=True, default_response_class=RedirectResponse
+)
 PERMANENT = status.HTTP_308_PERMANENT_REDIRECT  # keeps the method and the body, unlike 301/302
 TEMPORARY = status.HTTP_307_TEMPORARY_REDIRECT  # the key's answer changes with configuration: not cacheable
+MOVED: dict[int | str, dict[str, Any]] = {PERMANENT: {"description": "Moved: follow Location (method and body kept)"}}
 
 
-@router.post("/{note_id}/opened", status_code=PERMANENT, summary="Moved to POST /app/v1/me/notifications/{id}/open")
+@router.post(
+    "/{note_id}/opened",
+    status_code=PERMANENT,
+    responses=MOVED,
+    summary="Moved to POST /app/v1/me/notifications/{id}/open",
+)
 def opened(note_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/app/v1/me/notifications/{note_id}/open", PERMANENT)
+    return RedirectResponse(f"/app/v1/me/notifications/{quote(note_id, safe='')}/open", PERMANENT)
 
 
-@router.post("/{note_id}/clicked", status_code=PERMANENT, summary="Moved to POST /app/v1/me/notifications/{id}/click")
+@router.post(
+    "/{note_id}/clicked",
+    status_code=PERMANENT,
+    responses=MOVED,
+    summary="Moved to POST /app/v1/me/notifications/{id}/click",
+)
 def clicked(note_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/app/v1/me/notifications/{note_id}/click", PERMANENT)
+    return RedirectResponse(f"/app/v1/me/notifications/{quote(note_id, safe='')}/click", PERMANENT)
 
 
-@router.post("/push-subscriptions", status_code=PERMANENT, summary="Moved to POST /app/v1/me/push-subscriptions")
+@router.post(
+    "/push-subscriptions", status_code=PERMANENT, responses=MOVED, summary="Moved to POST /app/v1/me/push-subscriptions"
+)
 def add_subscription() -> RedirectResponse:
     return RedirectResponse("/app/v1/me/push-subscriptions", PERMANENT)
 
@@ -48,7 +66,12 @@ def vapid_public_key() -> RedirectResponse:
     return RedirectResponse("/app/v1/push/config", TEMPORARY)
 
 
-@router.delete("/push-subscriptions", status_code=204, summary="Use POST /app/v1/me/push-subscriptions/remove")
+@router.delete(
+    "/push-subscriptions",
+    status_code=204,
+    response_class=Response,
+    summary="Use POST /app/v1/me/push-subscriptions/remove",
+)
 def remove_subscription(endpoint: str, me: Me, session: SessionDep) -> None:
     unregister_push(Unsubscribe(endpoint=endpoint), me, session)
 

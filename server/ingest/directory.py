@@ -68,8 +68,12 @@ class Directory:
             ).where(col(Attendee.event_id) == self._event_id)
             for badge in conn.execute(query):
                 role = str(badge.role or AttendeeRole.ATTENDEE)
-                info = BadgeInfo(badge.id, bool(badge.consent_tracking), roles.setdefault(role, role),
-                                 for_presence=role != AttendeeRole.STAFF)
+                info = BadgeInfo(
+                    badge.id,
+                    bool(badge.consent_tracking),
+                    roles.setdefault(role, role),
+                    for_presence=role != AttendeeRole.STAFF,
+                )
                 if badge.beacon_id:
                     by_beacon[badge.beacon_id] = info
                 if badge.badge_uid:

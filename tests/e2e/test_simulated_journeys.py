@@ -36,8 +36,15 @@ def test_a_simulated_morning_becomes_journeys_scores_and_analytics(
 ):
     scenario = build_scenario(seed=7, attendees=ATTENDEES)
     seed_database(engine, scenario)
-    settings = load_settings(database_url=database_url, mqtt_url=mqtt_url, mqtt_topic_prefix=topic_prefix,
-                             mqtt_protocol=mqtt_protocol, mqtt_client_id=f"e2e-{uuid.uuid4().hex[:8]}", admin_token=ADMIN, var_dir=tmp_path)  # fmt: skip
+    settings = load_settings(
+        database_url=database_url,
+        mqtt_url=mqtt_url,
+        mqtt_topic_prefix=topic_prefix,
+        mqtt_protocol=mqtt_protocol,
+        mqtt_client_id=f"e2e-{uuid.uuid4().hex[:8]}",
+        admin_token=ADMIN,
+        var_dir=tmp_path,
+    )
     app = create_app(settings)
     try:
         with TestClient(app) as client:

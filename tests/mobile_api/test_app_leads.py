@@ -24,7 +24,7 @@ def lead_scans(engine: Engine) -> list[Touchpoint]:
         return list(s.exec(select(Touchpoint).where(col(Touchpoint.type) == "lead_scan")))
 
 
-def test_a_qr_capture_is_idempotent_and_anonymous_without_consent(app: TestClient, smtp: Inbox, engine: Engine):
+def test_a_qr_capture_is_idempotent_and_anonymous_without_consent(app: TestClient, smtp: Inbox, engine: Engine) -> None:
     rep = bearer(staff_sign_in(app, smtp, "rep@acme.example", "acme"))
     first = app.post("/app/v1/exhibitor/leads", headers=rep, json={"badge_id": "B0002"})
     assert first.status_code == 201
@@ -44,7 +44,7 @@ def test_a_qr_capture_is_idempotent_and_anonymous_without_consent(app: TestClien
     assert "lead_scan" in kinds
 
 
-def test_consent_to_share_fills_the_lead_in_and_withdrawal_clears_it(app: TestClient, smtp: Inbox):
+def test_consent_to_share_fills_the_lead_in_and_withdrawal_clears_it(app: TestClient, smtp: Inbox) -> None:
     rep = bearer(staff_sign_in(app, smtp, "rep@acme.example", "acme"))
     lead_id = app.post("/app/v1/exhibitor/leads", headers=rep, json={"badge_id": "B0001"}).json()["id"]
     alice = bearer(sign_in(app, smtp, "alice@example.com"))
@@ -57,7 +57,7 @@ def test_consent_to_share_fills_the_lead_in_and_withdrawal_clears_it(app: TestCl
     assert (cleared["email"], cleared["attendee_id"], cleared["contact_shared"]) == (None, None, False)
 
 
-def test_an_exhibitor_never_sees_another_exhibitors_leads(app: TestClient, smtp: Inbox):
+def test_an_exhibitor_never_sees_another_exhibitors_leads(app: TestClient, smtp: Inbox) -> None:
     acme = bearer(staff_sign_in(app, smtp, "rep@acme.example", "acme"))
     globex = bearer(staff_sign_in(app, smtp, "rep@globex.example", "globex"))
     lead_id = app.post("/app/v1/exhibitor/leads", headers=acme, json={"badge_id": "B0001"}).json()["id"]
@@ -71,7 +71,7 @@ def test_an_exhibitor_never_sees_another_exhibitors_leads(app: TestClient, smtp:
     assert [x["id"] for x in app.get("/app/v1/exhibitor/leads", headers=acme).json()] == [lead_id]
 
 
-def test_questions_answers_rating_notes_csv_and_a_hot_lead_alert(app: TestClient, smtp: Inbox):
+def test_questions_answers_rating_notes_csv_and_a_hot_lead_alert(app: TestClient, smtp: Inbox) -> None:
     admin = bearer(staff_sign_in(app, smtp, "boss@acme.example", "acme", role="admin"))
     rep_tokens = staff_sign_in(app, smtp, "rep@acme.example", "acme")
     rep = bearer(rep_tokens)
@@ -111,7 +111,7 @@ def test_questions_answers_rating_notes_csv_and_a_hot_lead_alert(app: TestClient
     assert app.get("/app/v1/exhibitor/leads?hot_only=true", headers=rep).json()[0]["id"] == lead_id
 
 
-def test_booth_admins_manage_their_staff(app: TestClient, smtp: Inbox):
+def test_booth_admins_manage_their_staff(app: TestClient, smtp: Inbox) -> None:
     admin = bearer(staff_sign_in(app, smtp, "boss@acme.example", "acme", role="admin"))
     rep_tokens = staff_sign_in(app, smtp, "rep@acme.example", "acme")
     assert app.get("/app/v1/exhibitor/users", headers=bearer(rep_tokens)).status_code == 403
@@ -125,7 +125,7 @@ def test_booth_admins_manage_their_staff(app: TestClient, smtp: Inbox):
 
 
 def test_a_tap_at_the_booth_reader_captures_a_lead_through_the_broker(live_app: LiveServer, smtp: Inbox,
-                                                                      engine: Engine):  # fmt: skip
+                                                                      engine: Engine) -> None:  # fmt: skip
     s = live_app
     s.publisher.publish(s.topic("tap", "booth-1-scanner"), tap(1, device="booth-1-scanner", at=T0).to_json())
     s.publisher.publish(s.topic("tap", "booth-1-scanner"), tap(2, device="booth-1-scanner", at=T0 + 5).to_json())
@@ -147,8 +147,9 @@ def test_a_tap_at_the_booth_reader_captures_a_lead_through_the_broker(live_app: 
     assert [(x["source"], x["contact_shared"]) for x in listed] == [("nfc", False)]
 
 
-def test_the_first_tap_at_the_booth_claims_a_lead_a_rule_created_and_is_recorded_once(live_app: LiveServer,
-                                                                                      engine: Engine):  # fmt: skip
+def test_the_first_tap_at_the_booth_claims_a_lead_a_rule_created_and_is_recorded_once(
+    live_app: LiveServer, engine: Engine
+) -> None:
     # A rule's lead action may create ACME's lead for Alice before she taps at the booth (or after: the
     # cluster test saw both orders). Either way her journey gets exactly one "lead scanned".
     with Session(engine) as session:
@@ -167,7 +168,7 @@ def test_the_first_tap_at_the_booth_claims_a_lead_a_rule_created_and_is_recorded
 
 def test_a_lead_shows_its_score_for_this_exhibitor_from_the_attendees_journey(
     app: TestClient, smtp: Inbox, engine: Engine
-):
+) -> None:
     now = time.time()
     with Session(engine) as s:  # Alice spent 12 minutes at Acme's booth; Bob never came by
         s.add(Visit(attendee_id="alice", event_id=EVENT, zone_id="booth-1", started_at=now - 780, ended_at=now - 60))

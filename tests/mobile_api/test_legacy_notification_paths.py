@@ -34,6 +34,8 @@ def test_opened_and_clicked_redirect_to_the_inbox_actions(
     assert followed.status_code == 200 and followed.json()["opened_at"] is not None
     assert (followed.json()["clicked_at"] is not None) == (new == "click")
     assert app.post(f"/api/v1/notifications/n1/{old}").status_code == 401  # the new route's authentication
+    odd = app.post(f"/api/v1/notifications/a%3Fb/{old}", headers=alice, follow_redirects=False)
+    assert odd.headers["location"] == f"/app/v1/me/notifications/a%3Fb/{new}"  # an id stays one path segment
 
 
 def test_a_push_subscription_posted_to_the_old_path_gets_the_one_https_only_model(

@@ -42,7 +42,9 @@ def decisions(engine: Engine) -> list[RuleDecision]:
         return list(s.exec(select(RuleDecision).order_by(RuleDecision.decision_id)))
 
 
-def test_without_tracking_consent_the_push_is_suppressed_with_its_reason_and_nothing_is_sent(venue, make_service):
+def test_without_tracking_consent_the_push_is_suppressed_with_its_reason_and_nothing_is_sent(
+    venue: Engine, make_service: Any
+) -> None:
     add_rule(venue, PUSH_RULE)
     service = make_service()
     service.submit(ZoneEntered("bob", T0, "booth-1"))  # Bob never consented to tracking
@@ -54,7 +56,7 @@ def test_without_tracking_consent_the_push_is_suppressed_with_its_reason_and_not
         assert list(s.exec(select(Notification))) == [] and list(s.exec(select(ActionOutbox))) == []
 
 
-def test_a_push_lands_in_the_inbox_and_on_every_connected_device_once(venue, make_service):
+def test_a_push_lands_in_the_inbox_and_on_every_connected_device_once(venue: Engine, make_service: Any) -> None:
     add_rule(venue, PUSH_RULE)
     hub = Hub()
     service = make_service(hub=hub)
@@ -123,7 +125,9 @@ def browser_keys() -> tuple[ec.EllipticCurvePrivateKey, str, bytes, str]:
     return key, b64(point), auth, b64(auth)
 
 
-def test_web_push_reaches_a_subscribed_device_that_is_not_connected_and_decrypts(venue, make_service, push_endpoint):
+def test_web_push_reaches_a_subscribed_device_that_is_not_connected_and_decrypts(
+    venue: Engine, make_service: Any, push_endpoint: PushEndpoint
+) -> None:
     add_rule(venue, PUSH_RULE)
     private, public = generate_vapid_keys()
     service = make_service(webpush=WebPushSender(private, "mailto:ops@example.com"))
@@ -148,7 +152,9 @@ def test_web_push_reaches_a_subscribed_device_that_is_not_connected_and_decrypts
 
 
 @pytest.mark.parametrize("gone_path", ["/gone", "/missing"])
-def test_a_subscription_the_push_service_reports_gone_is_removed(venue, make_service, push_endpoint, gone_path):
+def test_a_subscription_the_push_service_reports_gone_is_removed(
+    venue: Engine, make_service: Any, push_endpoint: PushEndpoint, gone_path: str
+) -> None:
     add_rule(venue, PUSH_RULE)
     private, _public = generate_vapid_keys()
     service = make_service(webpush=WebPushSender(private, "mailto:ops@example.com"))
@@ -196,7 +202,9 @@ def smtp() -> Iterator[tuple[Inbox, SmtpMailer]]:
         controller.stop()
 
 
-def test_an_email_goes_out_through_smtp_and_counts_as_delivered(venue, make_service, smtp):
+def test_an_email_goes_out_through_smtp_and_counts_as_delivered(
+    venue: Engine, make_service: Any, smtp: tuple[Inbox, SmtpMailer]
+) -> None:
     add_rule(venue, {
         "id": "thanks-mail", "name": "Thanks by mail", "campaign_id": "thanks",
         "trigger": {"type": "app_action", "name": "bookmark"},
@@ -216,7 +224,9 @@ def test_an_email_goes_out_through_smtp_and_counts_as_delivered(venue, make_serv
         assert sent.data is not None and sent.data["channel"] == "email"
 
 
-def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_once(venue, make_service, smtp):
+def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_once(
+    venue: Engine, make_service: Any, smtp: tuple[Inbox, SmtpMailer]
+) -> None:
     from server.store.app_models import ExhibitorUser
 
     with Session(venue) as s:
@@ -244,7 +254,7 @@ def test_a_rep_alert_nobody_sees_live_is_mailed_to_each_active_booth_account_onc
     assert b"Alice" not in content
 
 
-def test_tags_are_added_and_leads_and_crm_updates_wait_in_the_outbox(venue, make_service):
+def test_tags_are_added_and_leads_and_crm_updates_wait_in_the_outbox(venue: Engine, make_service: Any) -> None:
     with Session(venue) as s:
         alice = s.get(Attendee, "alice")
         assert alice is not None
@@ -275,7 +285,7 @@ def test_tags_are_added_and_leads_and_crm_updates_wait_in_the_outbox(venue, make
         assert lead.contact_shared and lead.name == "Alice"
 
 
-def test_a_lead_action_upgrades_an_existing_lead_and_never_downgrades_it(venue, make_service):
+def test_a_lead_action_upgrades_an_existing_lead_and_never_downgrades_it(venue: Engine, make_service: Any) -> None:
     with Session(venue) as s:
         s.add(Lead(event_id="demo", exhibitor_id="acme", attendee_id="alice", source="nfc", captured_by="door-1",
                    rating=5, created_at=T0, updated_at=T0))  # fmt: skip
@@ -301,7 +311,7 @@ def test_a_lead_action_upgrades_an_existing_lead_and_never_downgrades_it(venue, 
     assert ratings == {"alice": (5, "nfc"), "carol": (3, "qr")}
 
 
-def test_the_engine_state_survives_a_restart(venue, make_service):
+def test_the_engine_state_survives_a_restart(venue: Engine, make_service: Any) -> None:
     add_rule(venue, PUSH_RULE)
     first = make_service()
     first.submit(ZoneEntered("alice", T0, "booth-1"))
@@ -313,7 +323,7 @@ def test_the_engine_state_survives_a_restart(venue, make_service):
     assert [(d.outcome, d.reason) for d in decisions(venue)] == [("fired", None), ("suppressed", "cap_rule")]
 
 
-def test_a_replayed_decision_is_recognised_and_its_push_not_repeated_on_every_database(venue):
+def test_a_replayed_decision_is_recognised_and_its_push_not_repeated_on_every_database(venue: Engine) -> None:
     # On PostgreSQL, SQLAlchemy reported rowcount -1 for these ON CONFLICT inserts, so every replay looked new.
     from server.domain.rules.events import Decision, Outcome
     from server.domain.rules.guards import Channel

@@ -9,7 +9,7 @@ from server.domain.rules.engine import RuleEngine
 from server.domain.rules.parse import parse_rule
 
 
-def test_a_paused_latest_version_does_not_fall_back_to_an_older_one():
+def test_a_paused_latest_version_does_not_fall_back_to_an_older_one() -> None:
     v1 = parse_rule({**PUSH_RULE, "version": 1})
     v2_paused = parse_rule({**PUSH_RULE, "version": 2, "enabled": False})
     assert RuleEngine([v1, v2_paused], VenueContext()).rules == []

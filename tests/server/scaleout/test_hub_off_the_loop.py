@@ -85,7 +85,7 @@ async def lateness_of_the_loop(seconds: float) -> float:
     return worst
 
 
-def test_the_feed_publishing_to_a_hung_redis_leaves_the_event_loop_free():
+def test_the_feed_publishing_to_a_hung_redis_leaves_the_event_loop_free() -> None:
     with unresponsive_redis() as url:
         hub = RedisHub(url, "demo", "tpt-hung")
         feed = StillVenue(live_worker(hub))
@@ -105,7 +105,7 @@ def test_the_feed_publishing_to_a_hung_redis_leaves_the_event_loop_free():
     assert late < LOOP_LATE_MAX_S
 
 
-def test_subscribing_while_redis_hangs_leaves_the_event_loop_free():
+def test_subscribing_while_redis_hangs_leaves_the_event_loop_free() -> None:
     with unresponsive_redis() as url:
         hub = RedisHub(url, "demo", "tpt-hung")
         hub.start()  # its subscriber thread is stuck on Redis: a new subscription waits SUBSCRIBE_WAIT_S for it
@@ -127,7 +127,7 @@ def test_subscribing_while_redis_hangs_leaves_the_event_loop_free():
     assert late < LOOP_LATE_MAX_S
 
 
-def test_a_subscription_made_in_a_thread_gets_what_another_process_publishes(redis_url: str, topic_prefix: str):
+def test_a_subscription_made_in_a_thread_gets_what_another_process_publishes(redis_url: str, topic_prefix: str) -> None:
     live_worker_hub = RedisHub(redis_url, "demo", topic_prefix)
     api_worker_hub = RedisHub(redis_url, "demo", topic_prefix)
     for hub in (live_worker_hub, api_worker_hub):
@@ -186,7 +186,7 @@ class Phone:
 @pytest.mark.parametrize("socket_of", ["app", "notifications"])
 def test_attendee_sockets_subscribing_while_redis_hangs_leave_the_event_loop_free(
     socket_of: str, monkeypatch: pytest.MonkeyPatch
-):
+) -> None:
     # Both sockets (the app's and the deprecated /api/v1/notifications/ws alias) look the token up here.
     monkeypatch.setattr(app_ws, "_authenticate", lambda _s, _t: app_ws.Listener(1, "hash", "attendee:alice"))
     with unresponsive_redis() as url:
@@ -218,7 +218,7 @@ def test_attendee_sockets_subscribing_while_redis_hangs_leave_the_event_loop_fre
     assert late < LOOP_LATE_MAX_S
 
 
-def test_a_registration_import_telling_a_hung_redis_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch):
+def test_a_registration_import_telling_a_hung_redis_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registrations, "import_registrations", lambda *_a, **_k: ImportReport(created=1))
     request = SimpleNamespace(headers={"content-type": "text/csv"})
 
@@ -245,7 +245,9 @@ def test_a_registration_import_telling_a_hung_redis_leaves_the_event_loop_free(m
     assert late < LOOP_LATE_MAX_S
 
 
-def test_a_slow_token_lookup_on_the_notifications_socket_leaves_the_event_loop_free(monkeypatch: pytest.MonkeyPatch):
+def test_a_slow_token_lookup_on_the_notifications_socket_leaves_the_event_loop_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def slow_lookup(_services: Any, _token: str) -> app_ws.Listener:
         time.sleep(0.5)  # a database that takes its time to answer
         return app_ws.Listener(1, "hash", "attendee:alice")
