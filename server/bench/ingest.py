@@ -23,11 +23,13 @@ from typing import Any
 
 import orjson
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from edge.mqtt_url import parse_mqtt_url
 from edge.protocol import BeaconFormat, Sighting, SightingBatch, ibeacon_id, topic_for
-from server.core.config import parse_mqtt_url
 
 EVENT = "bench"
 T0 = 1_781_000_000.0
@@ -85,7 +87,7 @@ def _publish(plan: Plan, ready: Any, done: Any) -> None:
     """Child process: build the stream, wait for the go, publish it with bounded in-flight QoS 1."""
     stream = payloads(plan)
     endpoint = parse_mqtt_url(plan.mqtt_url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(PUBLISH_INFLIGHT)
     client.max_queued_messages_set(PUBLISH_INFLIGHT)
     client.connect(endpoint.host, endpoint.port)
@@ -154,7 +156,7 @@ def baseline(plan: Plan) -> dict[str, float]:
     counter = _Counter()
     endpoint = parse_mqtt_url(plan.mqtt_url)
     subscribed = threading.Event()
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-base-{uuid.uuid4().hex[:8]}",
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-base-{uuid.uuid4().hex[:8]}",
                          protocol=mqtt.MQTTv5)  # fmt: skip
 
     def on_message(_c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
@@ -162,7 +164,7 @@ def baseline(plan: Plan) -> dict[str, float]:
 
     client.on_message = on_message
     client.on_subscribe = lambda *_a: subscribed.set()
-    client.on_connect = lambda c, *_a: c.subscribe(f"{plan.prefix}/#", options=mqtt.SubscribeOptions(qos=1))
+    client.on_connect = lambda c, *_a: c.subscribe(f"{plan.prefix}/#", options=SubscribeOptions(qos=1))
     properties = Properties(PacketTypes.CONNECT)
     properties.ReceiveMaximum = 65_535  # like ours: the broker never queues (and drops) for the baseline
     client.connect(endpoint.host, endpoint.port, properties=properties)
@@ -178,7 +180,8 @@ def baseline(plan: Plan) -> dict[str, float]:
 def seed(engine: Any, plan: Plan) -> None:
     from sqlmodel import Session
 
-    from server.store.models import Attendee, Device, Event, Zone, ZoneKind
+    from server.domain.model import ZoneKind
+    from server.store.models import Attendee, Device, Event, Zone
 
     with Session(engine) as s:
         s.add(Event(id=EVENT, name="Bench", starts_at=T0, ends_at=T0 + 86_400))

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 import requests
 from requests.adapters import HTTPAdapter
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
 log = logging.getLogger(__name__)

@@ -51,7 +51,7 @@ from server.store.crm_models import CrmErasure, CrmOutbox, CrmSyncState
 from server.store.models import Attendee
 
 if TYPE_CHECKING:
-    from simple_salesforce import Salesforce
+    from simple_salesforce.api import Salesforce
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ class DrainReport:
 def backoff(attempt: int, base: float) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, so retries of many records spread."""
     ceiling = min(BACKOFF_CAP_S, base * 2 ** max(0, attempt))
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    return float(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 def state_row(

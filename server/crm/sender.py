@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 import requests
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from server.crm.connection import CrmAuthError, SalesforceConnection

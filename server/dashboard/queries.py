@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from server.domain.model import ZoneKind
 from server.store.app_models import Lead
-from server.store.models import NOT_A_SIGHTING, AgendaSession, Device, Exhibitor, Touchpoint, Visit, Zone, ZoneKind
+from server.store.models import NOT_A_SIGHTING, AgendaSession, Device, Exhibitor, Touchpoint, Visit, Zone
 
 # Beacon batteries come from the newest sightings; this many rows cover every beacon of a busy hall
 # (a sighting batch per scanner every few seconds) without scanning the day's table.

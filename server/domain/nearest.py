@@ -12,6 +12,7 @@ are applied, so the comparison is about the method, not about a handicap.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted
 
@@ -25,7 +26,7 @@ class NearestScannerTracker:
     def __init__(self, scanners: Iterable[Scanner]) -> None:
         self._scanners = {s.id: s for s in scanners if s.zone_id is not None}
         # attendee -> [zone, scanner, calibrated rssi, reading time, visit start, last reading in zone]
-        self._state: dict[str, list] = {}
+        self._state: dict[str, list[Any]] = {}
 
     def observe(self, sightings: Iterable[Sighting]) -> list[VisitEvent]:
         events: list[VisitEvent] = []
