@@ -121,7 +121,7 @@ def save_calibration(
     """
     if usable:
         session.exec(
-            update(VenueCalibration)  # type: ignore[call-overload]
+            update(VenueCalibration)
             .where(col(VenueCalibration.event_id) == event_id, col(VenueCalibration.active).is_(True))
             .values(active=False)
         )
