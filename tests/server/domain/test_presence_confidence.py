@@ -31,7 +31,7 @@ CALIBRATION = Calibration(
         "h2": fitted("h2", ScannerStatus.DEAD, "never heard the badge"),
         "b1": fitted("b1", ScannerStatus.MISPLACED),
         "b2": fitted("b2"),
-    },  # fmt: skip
+    },
     fingerprints={"hall": fingerprint("hall"), "booth-1": fingerprint("booth-1"), "lounge": fingerprint("lounge")},
 )
 
