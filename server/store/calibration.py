@@ -55,6 +55,7 @@ def calibration_to_json(calibration: Calibration) -> dict[str, Any]:
             for f in calibration.fingerprints.values()
         ],
         "problems": list(calibration.problems),
+        "wall_loss_db": calibration.wall_loss_db,
     }
 
 
@@ -91,6 +92,7 @@ def calibration_from_json(data: dict[str, Any]) -> Calibration:
             scanners=scanners,
             fingerprints=fingerprints,
             problems=tuple(str(p) for p in data["problems"]),
+            wall_loss_db=None if data.get("wall_loss_db") is None else float(data["wall_loss_db"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise CalibrationFormatError(f"stored calibration is damaged: {exc!r}") from exc

@@ -35,6 +35,7 @@ def a_calibration(fitted_at: float = 2000.0, gain: float = -59.0) -> Calibration
             None: ZoneFingerprint(None, {"door-1": -70.0}, {"door-1": 5.5}, {"door-1": 0.9}, 8),
         },
         problems=("booth-1-scanner never heard the reference badge",),
+        wall_loss_db=7.5,
     )
 
 
