@@ -18,6 +18,7 @@ from rich.console import Console
 
 from edge.cli import app as edge_app
 from server.bench.cli import app as bench_app
+from server.calibration_cli import app as venue_app
 from server.crm.cli import app as crm_app
 from server.importing_cli import app as import_app
 from server.security.cli import broker_app, privacy_app
@@ -29,6 +30,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(crm_app, name="crm")
 app.add_typer(broker_app, name="broker")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(venue_app, name="venue")
 console = Console(stderr=True)
 
 
