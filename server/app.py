@@ -17,6 +17,7 @@ from server import dashboard
 from server.api.routes import (
     analytics,
     attendees,
+    calibration,
     dead_letters,
     devices,
     event,
@@ -226,6 +227,7 @@ def create_app(settings: Settings) -> FastAPI:
                    venue, zones, sessions, exhibitors, registrations, analytics, rules, notifications):  # fmt: skip
         app.include_router(module.router)
     app.include_router(visits.router)  # visits and presence calibration (issue 14)
+    app.include_router(calibration.router)
     app.include_router(crm_routes.router)  # Salesforce sync for operators (server/crm)
     dashboard.install(app)  # the organizer live dashboard at /dashboard/ and its WebSocket (server/dashboard)
     mobile_api.install(app)  # the attendee app's API at /app/v1 and its PWA at /app/ (after the routes above)
