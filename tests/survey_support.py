@@ -68,8 +68,13 @@ def walk_legs(start: float = T0) -> list[dict[str, float | str | None]]:
 
 
 def store_walk(engine: Engine, legs: list[dict[str, float | str | None]], *, seed: int = 1,
-               silent: frozenset[str] = frozenset(), attendee_id: str | None = None) -> int:  # fmt: skip
-    """Store the sightings the scanners would have made of the reference badge on this walk; how many."""
+               silent: frozenset[str] = frozenset(), attendee_id: str | None = None, wander: bool = False) -> int:  # fmt: skip
+    """Store the sightings the scanners would have made of the reference badge on this walk; how many.
+
+    ``wander``: in a zone, the badge walks slowly around inside it (as docs/presence.md asks of staff who do
+    not mark spots) instead of standing at the leg's spot.
+    """
+    bounds = {z[0]: z[2:] for z in ZONES}
     rng = random.Random(seed)
     rows = 0
     with Session(engine) as session:
@@ -78,6 +83,9 @@ def store_walk(engine: Engine, legs: list[dict[str, float | str | None]], *, see
             start = float(leg["started_at"])  # type: ignore[arg-type]
             for w in range(int(LEG_S / WINDOW_S)):
                 w0 = start + w * WINDOW_S
+                if wander and leg["zone_id"] is not None:
+                    zx, zy, zw, zh = bounds[str(leg["zone_id"])]
+                    x, y = zx + rng.uniform(0.5, zw - 0.5), zy + rng.uniform(0.5, zh - 0.5)
                 for i, (device_id, (zone_id, sx, sy, gain, exponent)) in enumerate(SCANNERS.items()):
                     if device_id in silent:
                         continue

@@ -52,6 +52,7 @@ async function showStart() {
   const status = await api("/api/v1/calibration").catch(() => null);
   const line = $("current-status");
   if (!status) { line.textContent = "The calibration in force could not be read."; return; }
+  $("current-scanners").hidden = true;
   if (!status.calibrated) {
     line.replaceChildren(el("span", { class: "pill sign-uncalibrated" }, "not calibrated"), " Presence uses the default radio settings.");
     return;
@@ -60,6 +61,9 @@ async function showStart() {
   const fitted = status.scanners.filter((s) => s.sign === "calibrated").length;
   line.replaceChildren(el("span", { class: "pill sign-calibrated" }, "calibrated"),
     ` ${clock(c.fitted_at)} by ${c.created_by} · ${fitted} of ${status.scanners.length} scanners fitted`);
+  const table = $("current-scanners");
+  table.hidden = false;
+  table.querySelector("tbody").replaceChildren(...status.scanners.map((s) => scannerRow(s, zoneName)));
 }
 
 function setWalk(next) {
@@ -110,7 +114,7 @@ function zoneRow(z, open, now) {
   const share = z.id === null ? Math.min(1, seconds / (walk.target_s * 2)) : Math.min(1, seconds / walk.target_s);
   const state = here ? "here" : share >= 1 ? "done" : seconds > 0 ? "partial" : "todo";
   const button = here
-    ? el("button", { class: "small done", onclick: () => step("leave") }, "Done")
+    ? el("span", { class: "pill here-pill" }, "you are here")
     : el("button", { class: "small", "data-zone": z.id ?? "", onclick: () => step("enter", z.id) }, z.id === null ? "Start here" : share >= 1 ? "Again" : "Start here");
   return el("li", { class: `zone-row ${state}`, "data-zone": z.id ?? "" },
     el("div", { class: "zone-name" }, el("b", {}, z.name), el("span", { class: "muted kind" }, z.kind)),

@@ -32,7 +32,8 @@ export async function refreshConfidence({ banner, signs, scanners, unsure, panel
     const c = status.calibration;
     const problems = status.scanners.filter((s) => s.sign !== "calibrated").length;
     banner.className = `banner ${problems ? "warn" : "ok"}`;
-    banner.replaceChildren(`Calibrated ${clock(c.fitted_at)} by ${c.created_by}. `,
+    const attention = problems ? ` ${problems} scanner${problems === 1 ? " needs" : "s need"} attention.` : "";
+    banner.replaceChildren(`Calibrated ${clock(c.fitted_at)} by ${c.created_by}.${attention} `,
       el("a", { href: "calibration.html" }, "Survey walk"));
   }
   const counts = {};
