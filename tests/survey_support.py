@@ -68,7 +68,8 @@ def walk_legs(start: float = T0) -> list[dict[str, float | str | None]]:
 
 
 def store_walk(engine: Engine, legs: list[dict[str, float | str | None]], *, seed: int = 1,
-               silent: frozenset[str] = frozenset(), attendee_id: str | None = None, wander: bool = False) -> int:  # fmt: skip
+               silent: frozenset[str] = frozenset(), attendee_id: str | None = None,
+               wander: bool = False) -> int:  # fmt: skip
     """Store the sightings the scanners would have made of the reference badge on this walk; how many.
 
     ``wander``: in a zone, the badge walks slowly around inside it (as docs/presence.md asks of staff who do
