@@ -47,6 +47,10 @@ class CalibrationWatch:
             log.exception("calibration #%s cannot be read; presence uses the documented defaults", row.id)
             return None
 
+    def due(self, now: float) -> bool:
+        """Time to ask the store again (``now``: a monotonic clock)."""
+        return now >= self.next_check_at
+
     def check(self, session: Session, now: float, *, force: bool = False) -> tuple[bool, Calibration | None]:
         """(changed, calibration): at most once per ``CALIBRATION_POLL_S`` of ``now`` (monotonic), or when forced."""
         if not force and now < self.next_check_at:

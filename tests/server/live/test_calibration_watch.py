@@ -47,3 +47,26 @@ def test_an_unusable_fit_changes_nothing_and_a_forced_check_is_immediate(engine:
     store(engine, cal(3000.0))
     with Session(engine) as session:
         assert watch.check(session, now=101.0, force=True) == (True, cal(3000.0))
+
+
+def test_live_presence_starts_with_the_active_calibration_and_takes_a_new_one_when_the_venue_changes(
+    engine: Engine,
+):
+    from support import seed_small_venue
+
+    from server.live.presence import LivePresence
+
+    seed_small_venue(engine)
+    store(engine, cal(1000.0))
+    presence = LivePresence(engine, "demo")
+    first = presence.calibration_id
+    assert first is not None
+    given: list[Calibration | None] = []
+    update = presence.engine.update_calibration
+    presence.engine.update_calibration = lambda c: (given.append(c), update(c))  # type: ignore[method-assign]
+    presence._step([])  # nothing new: the engine is left alone
+    assert given == [] and presence.calibration_id == first
+    store(engine, cal(2000.0))
+    presence.venue_changed()  # what the API does after a fit is put in force
+    presence._step([])
+    assert given == [cal(2000.0)] and presence.calibration_id == first + 1
