@@ -30,7 +30,6 @@ router = APIRouter(prefix="/api/v1/calibration", tags=["calibration"])
 # A stop of this long gives a zone enough windows for its fingerprint (15 two-second scan windows; the fit
 # asks for 8 and loses some to walking in and out): the page shows progress toward it.
 TARGET_STOP_S = 30.0
-RECENT_S = 10.0  # "heard now": the badge's sightings in the last few scan windows
 
 
 def wall_clock() -> float:
@@ -66,9 +65,9 @@ class WalkOut(BaseModel):
     open_leg: dict[str, Any] | None
     surveyed_s: dict[str, float] = Field(description='Seconds stood per zone so far (aisle spots under "")')
     target_s: float = TARGET_STOP_S
-    sightings: int = Field(description="The reference badge's sightings stored since the walk began")
-    heard_now_by: int = Field(description=f"Scanners that heard the badge in the last {RECENT_S:g} s")
-    last_heard_at: float | None
+    readings_here: int = Field(description="The reference badge's sightings since the current stop began")
+    heard_now_by: int = Field(description=f"Scanners that heard the badge in the last {walks.RECENT_S:g} s")
+    last_heard_at: float | None = Field(description=f"Its latest sighting in the last {walks.LOOKBACK_S:g} s")
     calibration_id: int | None
 
 
@@ -159,12 +158,11 @@ def _walk(session: Session, walk_id: int, event_id: str) -> SurveyWalk:
 
 
 def _walk_out(session: Session, walk: SurveyWalk, now: float) -> WalkOut:
-    total = walks.badge_heard(session, walk, walk.started_at)
-    recent = walks.badge_heard(session, walk, now - RECENT_S)
+    heard = walks.badge_heard(session, walk, now)
     return WalkOut(
         id=walk.id or 0, badge=walk.badge, started_at=walk.started_at, finished_at=walk.finished_at, now=now,
         legs=list(walk.legs), open_leg=walk.open_leg, surveyed_s=walks.surveyed_seconds(walk, now),
-        sightings=total.sightings, heard_now_by=recent.scanners, last_heard_at=total.last_heard_at,
+        readings_here=heard.readings_here, heard_now_by=heard.heard_now_by, last_heard_at=heard.last_heard_at,
         calibration_id=walk.calibration_id,
     )  # fmt: skip
 

@@ -37,6 +37,24 @@ def hall_api(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[tupl
         yield client, clock, engine
 
 
+def test_the_page_sees_whether_the_badge_is_heard_at_the_current_stop(hall_api):
+    client, clock, engine = hall_api
+    legs = walk_legs()
+    store_walk(engine, legs, seed=3, attendee_id="surveyor")
+    clock.now = legs[0]["started_at"] - 5
+    walk = client.post("/api/v1/calibration/walks", headers=AUTH, json={"badge": "surveyor"}).json()
+    assert (walk["heard_now_by"], walk["readings_here"], walk["last_heard_at"]) == (0, 0, None)
+    client.post(f"/api/v1/calibration/walks/{walk['id']}/enter", headers=AUTH, json={"zone_id": "entrance"})
+    clock.now = legs[0]["started_at"] + 20
+    now = client.get("/api/v1/calibration/walks/current", headers=AUTH).json()
+    assert now["heard_now_by"] >= 3  # the hall's scanners hear it at the entrance
+    assert 20 <= now["readings_here"] <= 60  # ten 2 s windows, a few scanners each
+    assert legs[0]["started_at"] + 14 <= now["last_heard_at"] <= clock.now
+    clock.now = legs[-1]["ended_at"] + 60  # the badge went quiet
+    later = client.get("/api/v1/calibration/walks/current", headers=AUTH).json()
+    assert later["heard_now_by"] == 0 and later["last_heard_at"] is not None
+
+
 def walk_through(client: TestClient, clock: Clock, legs: list[dict]) -> int:
     """Staff on the phone: start, then at each stop "I am here", ~30 s later the next stop, Done at the end."""
     clock.now = float(legs[0]["started_at"]) - 10
@@ -72,7 +90,7 @@ def test_a_walk_from_the_phone_is_fitted_and_put_in_force(hall_api):
     current = client.get("/api/v1/calibration/walks/current", headers=AUTH).json()
     assert current["badge"] == REF_BEACON and len(current["legs"]) == len(legs)
     assert current["surveyed_s"]["booth-1"] == 32.0 and current["surveyed_s"][""] == 64.0  # two aisle spots
-    assert current["sightings"] > 300
+    assert current["readings_here"] == 0 and current["heard_now_by"] > 0  # no stop open; heard seconds ago
     clock.now += 5
     result = client.post(f"/api/v1/calibration/walks/{walk_id}/finish", headers=AUTH)
     assert result.status_code == 200, result.text

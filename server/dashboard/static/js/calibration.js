@@ -85,12 +85,12 @@ async function poll() {
 function render() {
   const now = serverNow();
   const heard = $("heard");
-  const recent = walk.last_heard_at != null && now - walk.last_heard_at < 10;
-  heard.dataset.state = walk.heard_now_by > 0 || recent ? "ok" : walk.sightings > 0 ? "stale" : "waiting";
+  heard.dataset.state = walk.heard_now_by > 0 ? "ok" : walk.last_heard_at != null ? "stale" : "waiting";
+  const here = walk.open_leg ? ` · ${walk.readings_here} readings at this stop` : "";
   $("heard-text").textContent = walk.heard_now_by > 0
-    ? `Badge heard by ${walk.heard_now_by} scanner${walk.heard_now_by === 1 ? "" : "s"} now · ${walk.sightings} readings`
-    : walk.sightings > 0 ? `Badge not heard in the last 10 s (last ${clock(walk.last_heard_at, true)}): is it on?`
-      : "Badge not heard yet: switch it on and hold it at chest height";
+    ? `Badge heard by ${walk.heard_now_by} scanner${walk.heard_now_by === 1 ? "" : "s"} now${here}`
+    : walk.last_heard_at != null ? `Badge not heard in the last 10 s (last ${clock(walk.last_heard_at, true)}): is it on?`
+      : "Badge not heard: switch it on and hold it at chest height";
   const open = walk.open_leg;
   $("here").hidden = !open;
   if (open) {
