@@ -59,8 +59,9 @@ def _free_port() -> int:
 @pytest.fixture
 def survey_server(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[tuple[str, Clock]]:
     seed_hall(engine, staff_badge=True)
-    store_walk(engine, walk_legs(), seed=3, silent=frozenset({"pole"}), attendee_id="surveyor",
-               wander=True)  # the pole is dead
+    store_walk(
+        engine, walk_legs(), seed=3, silent=frozenset({"pole"}), attendee_id="surveyor", wander=True
+    )  # the pole is dead
     with Session(engine) as session:  # the lounge's scanner went offline: presence there is unsure
         session.exec(update(Device).where(Device.id == "s-lounge").values(state="offline"))  # type: ignore[call-overload]
         session.commit()
@@ -121,8 +122,8 @@ def test_staff_walk_the_venue_from_a_phone_and_fit(survey_server: tuple[str, Clo
         page.wait_for_selector("#result-banner.ok")
         assert "The new calibration is in force." in page.inner_text("#result-banner")
         statuses = page.eval_on_selector_all(
-            "#result-scanners tbody tr", "rows => Object.fromEntries(rows.map(r => [r.dataset.scanner, "
-            "r.querySelector('.pill').textContent]))"
+            "#result-scanners tbody tr",
+            "rows => Object.fromEntries(rows.map(r => [r.dataset.scanner, r.querySelector('.pill').textContent]))",
         )
         assert statuses == {"pole": "dead", "s-booth-1": "calibrated", "s-booth-2": "calibrated",
                             "s-entrance": "calibrated", "s-lounge": "calibrated"}  # fmt: skip
