@@ -41,6 +41,7 @@ CORRIDOR_S = (60.0, 300.0)
 LUNCH_P, LUNCH_S = 0.9, (1200.0, 2700.0)
 MIN_ACTIVITY_S = 60.0  # with less free time than this, people stay where they are
 EXIT_RESERVE_S = 300.0  # departures end this long before closing: time to walk out
+ENTRANCE_WEIGHTS = (6, 4, 3, 2)  # the main entrance takes most arrivals (from the station side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,13 @@ def _door(rng: random.Random, entrance: ZoneSpec) -> Point:
 
 
 def _corridor_point(scenario: Scenario, rng: random.Random) -> Point:
+    if scenario.aisles is not None:
+        box = scenario.aisles
+        for _ in range(100):
+            p = box.random_point(rng, 0.0)
+            if scenario.zone_at(*p) is None:
+                return p
+        return box.center
     for _ in range(100):
         p = (round(rng.uniform(1, scenario.width - 1), 2), round(rng.uniform(27, scenario.height - 9), 2))
         if scenario.zone_at(*p) is None:
@@ -332,7 +340,7 @@ def _itinerary(scenario: Scenario, attendee: AttendeeSpec, occupancy: dict[str, 
     arrival = ev.starts_at + offset
     depart = max(depart, min(arrival + 3600, ev.ends_at - EXIT_RESERVE_S))
     day = _Day(scenario, attendee, rng, arrival, (0.0, 0.0))
-    _arrive(day, rng.choices(entrances, (6, 4))[0])
+    _arrive(day, rng.choices(entrances, ENTRANCE_WEIGHTS[: len(entrances)])[0])
     day.limit = depart
     if attendee.role == "exhibitor" and attendee.exhibitor_id:
         _booth_staff_day(day)
