@@ -105,13 +105,17 @@ class CrowdRadio(LogNormalRadio):
         self._counts = counts
         self._now = (w0 + w1) / 2
 
-    def _pair_loss(self, badge: BadgeState, index: int) -> tuple[float, float | None]:
-        d = self.scanners[index].device
+    def _extra_losses(self, badge: BadgeState) -> tuple[list[float], list[float]] | None:
         facing = self.facing(badge.beacon_id, self._now)
-        body = self.body_loss_db(facing, badge.x, badge.y, d.x, d.y)
+        cell = self._cell(badge.x, badge.y)
         counts = self._counts
-        people = sum(counts[c] for c in self.path_cells(index, self._cell(badge.x, badge.y))) - 1  # not the wearer
-        blockers = BLOCK_SHARE * max(0, people)
-        crowd = min(CROWD_MAX_DB, PERSON_LOSS_DB * blockers)
-        k_factor = LOS_K_FACTOR if body == 0.0 and blockers < BLOCKED_BELOW else 0.0
-        return body + crowd, k_factor
+        losses: list[float] = []
+        k_factors: list[float] = []
+        for i, s in enumerate(self.scanners):
+            d = s.device
+            body = self.body_loss_db(facing, badge.x, badge.y, d.x, d.y)
+            people = sum(counts[c] for c in self.path_cells(i, cell)) - 1  # not the wearer
+            blockers = BLOCK_SHARE * max(0, people)
+            losses.append(body + min(CROWD_MAX_DB, PERSON_LOSS_DB * blockers))
+            k_factors.append(LOS_K_FACTOR if body == 0.0 and blockers < BLOCKED_BELOW else 0.0)
+        return losses, k_factors
