@@ -13,6 +13,7 @@ the bench use any of them.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from server.simulator.radios.base import NO_FAULTS, Faults, FaultSpec, Radio, plan_faults
@@ -24,7 +25,18 @@ from server.simulator.scenario import Scenario
 RADIO_NAMES = ("engine", "lognormal", "crowd")
 DEFAULT_RADIO = "engine"
 
-__all__ = ["DEFAULT_RADIO", "NO_FAULTS", "RADIO_NAMES", "FaultSpec", "Faults", "Radio", "default_faults", "make_radio"]
+__all__ = [
+    "DEFAULT_RADIO",
+    "NO_FAULTS",
+    "RADIO_NAMES",
+    "FaultSpec",
+    "Faults",
+    "Radio",
+    "default_faults",
+    "fault_options",
+    "make_radio",
+    "parse_loss",
+]
 
 
 def default_faults(name: str, seed: int = 0) -> FaultSpec:
@@ -32,6 +44,43 @@ def default_faults(name: str, seed: int = 0) -> FaultSpec:
     was), the issue's hall for the independent models (20-40 % loss, +-300 ms skew, one scanner dark 10 min).
     """
     return NO_FAULTS if name == "engine" else FaultSpec(seed=seed)
+
+
+def parse_loss(text: str) -> tuple[float, float]:
+    """``"0.2-0.4"`` -> (0.2, 0.4); a single value is a fixed loss for every scanner."""
+    low, sep, high = text.partition("-")
+    try:
+        pair = (float(low), float(high if sep else low))
+    except ValueError:
+        raise ValueError(f"packet loss: expected LOW-HIGH shares such as 0.2-0.4, got {text!r}") from None
+    if not 0.0 <= pair[0] <= pair[1] < 1.0:
+        raise ValueError(f"packet loss: need 0 <= LOW <= HIGH < 1, got {text!r}")
+    return pair
+
+
+def fault_options(
+    name: str,
+    seed: int,
+    *,
+    loss: str | None = None,
+    skew_ms: float | None = None,
+    outages: int | None = None,
+    outage_s: float | None = None,
+) -> FaultSpec:
+    """The model's default faults (:func:`default_faults`) with the options a user gave replacing them."""
+    spec = default_faults(name, seed)
+    changes: dict[str, float | int] = {}
+    if loss is not None:
+        changes["loss_min"], changes["loss_max"] = parse_loss(loss)
+    if skew_ms is not None:
+        changes["skew_ms"] = skew_ms
+    if outages is not None:
+        changes["outages"] = outages
+        if outages and outage_s is None and spec.outage_s == 0:
+            changes["outage_s"] = FaultSpec().outage_s
+    if outage_s is not None:
+        changes["outage_s"] = outage_s
+    return dataclasses.replace(spec, seed=seed, **changes)  # type: ignore[arg-type]
 
 
 def make_radio(

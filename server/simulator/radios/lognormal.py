@@ -19,6 +19,7 @@ and :meth:`LogNormalRadio._extra_losses`.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Callable, Sequence
@@ -224,4 +225,4 @@ def _quantiles(draw: Callable[[random.Random], float]) -> tuple[float, ...]:
 
 TABLE_SIZE = 8192  # enough that the tables' own sampling error (~1 %) is far below what the bench can see
 NORMAL_TABLE = _quantiles(lambda r: r.gauss(0.0, 1.0))
-RICIAN_TABLES = {k: _quantiles(lambda r, k=k: rician_db(r, k)) for k in (0.0, 4.0)}
+RICIAN_TABLES = {k: _quantiles(functools.partial(rician_db, k_factor=k)) for k in (0.0, 4.0)}
