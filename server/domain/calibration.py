@@ -149,7 +149,7 @@ def fit_calibration(
     for cal in fitted.values():
         if cal.status != ScannerStatus.OK:
             problems.append(f"scanner {cal.scanner_id}: {cal.status.value}, {cal.note}")
-    fingerprints = _fingerprints(good_legs, by_leg, p)
+    fingerprints = _fingerprints(good_legs, by_leg, zone_by_id, {s.id: s for s in scanner_list}, fitted, p)
     for zone_id in [*zone_by_id, None]:
         fp = fingerprints.get(zone_id)
         if fp is None or fp.windows < p.min_zone_windows:
@@ -306,21 +306,43 @@ def _fit_wall_loss(
 
 
 def _fingerprints(
-    legs: Sequence[SurveyLeg], by_leg: Sequence[dict[str, list[float]]], p: CalibrationParams
+    legs: Sequence[SurveyLeg],
+    by_leg: Sequence[dict[str, list[float]]],
+    zones: dict[str, Zone],
+    scanners: dict[str, Scanner],
+    fitted: dict[str, ScannerCalibration],
+    p: CalibrationParams,
 ) -> dict[str | None, ZoneFingerprint]:
-    """Per place (zone or corridor): per scanner mean RSSI, spread and share of windows heard."""
+    """Per place (zone or corridor): per scanner mean RSSI, spread and share of windows heard, *over the zone*.
+
+    A leg at a marked spot reads what that spot reads; a badge anywhere in the zone reads, on average, what the
+    zone's mean log-distance reads. So a marked leg's readings are moved by ``10 n (log10 d_spot - mean log10 d)``
+    and the zone's spread of ``10 n log10 d`` is added to the walk's own: one spot at a 6 x 6 booth's middle
+    then also stands for its front edge, 6 dB weaker at the scanner on the back wall."""
     windows: dict[str | None, float] = {}
     values: dict[str | None, dict[str, list[float]]] = {}
+    area: dict[tuple[str, str], float] = {}  # (zone, scanner) -> spread of 10 n log10 d over the zone
     for leg, readings in zip(legs, by_leg, strict=True):
         windows[leg.zone_id] = windows.get(leg.zone_id, 0.0) + _windows(leg, p)
         place = values.setdefault(leg.zone_id, {})
         for scanner_id, rssis in readings.items():
-            place.setdefault(scanner_id, []).extend(rssis)
+            shift = 0.0
+            scanner = scanners.get(scanner_id)
+            if leg.zone_id is not None and scanner is not None and scanner.x is not None and scanner.y is not None:
+                n = fitted[scanner_id].exponent if scanner_id in fitted else p.default_exponent
+                zone_mean, zone_var = _leg_distance(SurveyLeg(leg.zone_id, 0, 0), scanner, zones, p)
+                if leg.x is not None and leg.y is not None:
+                    shift = 10 * n * (_leg_distance(leg, scanner, zones, p)[0] - zone_mean)
+                area[leg.zone_id, scanner_id] = 10 * n * math.sqrt(zone_var)
+            place.setdefault(scanner_id, []).extend(r + shift for r in rssis)
     out: dict[str | None, ZoneFingerprint] = {}
     for zone_id, place in values.items():
         total = windows[zone_id]
         mean = {k: sum(v) / len(v) for k, v in place.items()}
-        std = {k: math.sqrt(sum((x - mean[k]) ** 2 for x in v) / len(v)) for k, v in place.items()}
+        std = {
+            k: math.sqrt(sum((x - mean[k]) ** 2 for x in v) / len(v) + area.get((zone_id or "", k), 0.0) ** 2)
+            for k, v in place.items()
+        }
         share = {k: min(1.0, len(v) / total) for k, v in place.items()}
         out[zone_id] = ZoneFingerprint(zone_id, mean, std, share, int(total))
     return out

@@ -54,6 +54,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from server.domain.fingerprint import FingerprintIndex
 from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted, Zone
 from server.domain.radio_map import DEFAULT_RSSI_1M, RadioMap, expected_reading
 from server.domain.survey import Calibration, ScannerStatus
@@ -126,6 +127,8 @@ class PresenceParams:
     # ... less this dead zone: places within 4 dB at one scanner (2 dB at each of four) are indistinguishable
     # and the belief (the past) keeps the badge where it was: the hysteresis (switch_margin_db squared x 4).
     switch_margin_db: float = 2.0
+    # A zone's fingerprint counts a silence against it only for scanners the walk heard there this often.
+    fingerprint_silence_share: float = 0.5
     # Typical stays (the filter's dwell prior): minutes in a zone, seconds crossing the aisle.
     zone_dwell_s: float = 180.0
     corridor_dwell_s: float = 20.0
@@ -223,6 +226,13 @@ class PresenceEngine:
         self._scanner_zone = {s.id: s.zone_id for s in self._scanners.values() if s.zone_id in self._zones}
         placed = [s for s in radio if s.x is not None and s.y is not None]
         self._map = RadioMap(list(self._zones.values()), placed, self.params, exponents, wall_loss)
+        cal, p = self._calibration, self.params
+        self._fingerprints = None
+        if cal is not None and cal.fingerprints:
+            self._fingerprints = FingerprintIndex(
+                cal.fingerprints, CORRIDOR, noise_db=p.reading_noise_db, cap_db=p.robust_cap_db,
+                sensitivity_dbm=p.sensitivity_dbm, min_share=p.fingerprint_silence_share,
+            )  # fmt: skip
         self._heard_at = {k: v for k, v in getattr(self, "_heard_at", {}).items() if k in self._scanners}
         self._down: list[str] = []
         for badge in self._badges.values():  # readings from scanners that are gone say nothing any more
@@ -383,12 +393,44 @@ class PresenceEngine:
         # Each place's best spot: in descending cost order the last (cheapest) spot of a place wins.
         at = {zones[i]: i for i in sorted(range(len(costs)), key=costs.__getitem__, reverse=True)}
         best = {(zone_id or CORRIDOR): costs[i] for zone_id, i in at.items()}
+        if self._fingerprints is not None:
+            best = self._with_fingerprints(best, readings)
 
         def plausible(zone_id: str) -> bool:  # only called for places in ``best``
+            if zone_id not in at:
+                return True  # not a spot of the map: the survey's fingerprint or the loudest scanner put it there
             expected = self._map.expected_costs([spots[at[zone_id]]], readings, self._down)[0]
             return best[zone_id] + constant - expected <= p.implausible_cost_db**2
 
         return best, plausible
+
+    def _with_fingerprints(self, best: dict[str, float], readings: dict[str, tuple[float, float]]) -> dict[str, float]:
+        """Zones are judged by their fingerprints (what the walk read there), not by the map: the zones of the five
+        strongest scanners join the map's places (static shadowing can put a badge's own zone outside the map's
+        ring). Places without a fingerprint (the corridor) keep their map cost relative to the map's best
+        fingerprinted place (its anchor), or tie with the best fingerprint when the map's ring held none."""
+        fp = self._fingerprints
+        assert fp is not None
+        offset = self._offset
+        rssi = {k: DEFAULT_RSSI_1M - offset[k] - loss for k, (loss, _) in readings.items()}
+        places = set(best)
+        for k in sorted(rssi, key=rssi.__getitem__, reverse=True)[:5]:
+            zone_id = self._scanner_zone.get(k)
+            if zone_id is not None:
+                places.add(zone_id)
+        scored = {place: fp.cost(place, rssi, self._down) for place in places if place in fp and place != CORRIDOR}
+        if not scored:
+            return best
+        anchors = [place for place in scored if place in best]
+        unscored = {place: cost for place, cost in best.items() if place not in scored}
+        if anchors:
+            anchor = min(anchors, key=best.__getitem__)
+            shift = scored[anchor] - best[anchor]
+        elif unscored:
+            shift = min(scored.values()) - min(unscored.values())
+        else:
+            shift = 0.0
+        return scored | {place: cost + shift for place, cost in unscored.items()}
 
     def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
         p = self.params
