@@ -17,6 +17,7 @@ from server import dashboard
 from server.api.routes import (
     analytics,
     attendees,
+    calibration,
     dead_letters,
     devices,
     event,
@@ -30,6 +31,7 @@ from server.api.routes import (
     tokens,
     touchpoints,
     venue,
+    visits,
     zones,
 )
 from server.api.routes import crm as crm_routes
@@ -223,6 +225,8 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, metrics, event, touchpoints, devices, dead_letters, tokens, attendees, presence,
                    venue, zones, sessions, exhibitors, registrations, analytics, rules):  # fmt: skip
         app.include_router(module.router)
+    app.include_router(visits.router)  # visits and presence calibration (issue 14)
+    app.include_router(calibration.router)
     app.include_router(crm_routes.router)  # Salesforce sync for operators (server/crm)
     dashboard.install(app)  # the organizer live dashboard at /dashboard/ and its WebSocket (server/dashboard)
     mobile_api.install(app)  # the attendee app's API at /app/v1 and its PWA at /app/ (after the routes above)

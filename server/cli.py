@@ -18,9 +18,18 @@ from rich.console import Console
 
 from edge.cli import app as edge_app
 from server.bench.cli import app as bench_app
+from server.calibration_cli import app as venue_app
 from server.crm.cli import app as crm_app
 from server.importing_cli import app as import_app
 from server.security.cli import broker_app, privacy_app
+from server.simulator.options import (
+    FaultSeedOption,
+    LossOption,
+    OutageSOption,
+    OutagesOption,
+    SkewOption,
+    VenueOption,
+)
 
 app = typer.Typer(help="Touchpoints: engagement platform for conferences and trade shows.", no_args_is_help=True)
 app.add_typer(edge_app, name="edge")
@@ -29,6 +38,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(crm_app, name="crm")
 app.add_typer(broker_app, name="broker")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(venue_app, name="venue")
 console = Console(stderr=True)
 
 
@@ -186,14 +196,18 @@ def seed_command(
     seed: Annotated[int, typer.Option(help="Random seed of the simulated conference")] = 7,
     attendees: Annotated[int, typer.Option(min=1, max=65_535, help="Simulated attendees")] = 200,
     start: Annotated[str | None, typer.Option(help="Start, ISO 8601 (default 2026-06-10T08:30Z)")] = None,
+    venue: VenueOption = "default",
 ) -> None:
     """Write the simulated conference (zones, agenda, devices, attendees) to the database. Idempotent."""
     from server.cli_database import open_database
-    from server.simulator.scenario import build_scenario
     from server.simulator.seed import seed_database
+    from server.simulator.venues import build_venue
 
     settings = _settings()
-    scenario = build_scenario(seed, attendees, _iso_time(start) if start else None, settings.event_id)
+    try:
+        scenario = build_venue(venue, seed, attendees, _iso_time(start) if start else None, settings.event_id)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     engine = open_database(settings, migrate=True)
     seed_database(engine, scenario)
     engine.dispose()
@@ -224,10 +238,25 @@ def simulate(
     start: Annotated[str | None, typer.Option(help="Event start, ISO 8601 (default: now)")] = None,
     seed_db: Annotated[bool, typer.Option("--seed-db/--no-seed-db", help="Seed the database first")] = False,
     seq_base: Annotated[int | None, typer.Option(help=_SEQ_HELP)] = None,
+    radio: Annotated[str, typer.Option(help="Radio model: engine (default), lognormal or crowd")] = "engine",
+    venue: VenueOption = "default",
+    survey_out: Annotated[
+        Path | None, typer.Option("--survey-out", help="First publish a survey walk, write its legs file here")
+    ] = None,
+    loss: LossOption = None,
+    skew_ms: SkewOption = None,
+    outages: OutagesOption = None,
+    outage_s: OutageSOption = None,
+    fault_seed: FaultSeedOption = None,
 ) -> None:
-    """Publish a simulated conference to MQTT, exactly per the wire contract: taps, sightings, heartbeats."""
+    """Publish a simulated conference to MQTT, exactly per the wire contract: taps, sightings, heartbeats.
+
+    With --survey-out, staff first walk a reference badge through every zone (before doors open); its
+    sightings are published like any other and the legs go to the file, for `touchpoints venue calibrate`.
+    """
+    from server.simulator.radios import RADIO_NAMES, fault_options
     from server.simulator.run import SimulationStats, run_simulation
-    from server.simulator.scenario import build_scenario
+    from server.simulator.venues import build_venue
 
     settings = _settings()
     url = mqtt or settings.mqtt_url
@@ -235,7 +264,14 @@ def simulate(
         console.print("[red]error:[/red] no broker: pass --mqtt mqtt://host:1883 or set TOUCHPOINTS_MQTT_URL")
         raise typer.Exit(2)
     begin = _iso_time(start) if start else float(int(time.time()) // 60 * 60)
-    scenario = build_scenario(seed, attendees, begin, settings.event_id)
+    try:
+        if radio not in RADIO_NAMES:
+            raise ValueError(f"unknown radio model {radio!r}: choose one of {', '.join(RADIO_NAMES)}")
+        scenario = build_venue(venue, seed, attendees, begin, settings.event_id)
+        faults = fault_options(radio, seed if fault_seed is None else fault_seed, loss=loss, skew_ms=skew_ms,
+                               outages=outages, outage_s=outage_s)  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     if seed_db:
         from server.cli_database import open_database
         from server.simulator.seed import seed_database
@@ -262,6 +298,9 @@ def simulate(
                 progress=True,
                 seed=seed,
                 seq_base=seq_base or 0,
+                radio=radio,
+                faults=faults,
+                survey_path=survey_out,
             )
         )
 
@@ -284,6 +323,8 @@ def simulate(
     )
     if ground_truth:
         console.print(f"ground truth written to {ground_truth}")
+    if survey_out:
+        console.print(f"survey walk legs written to {survey_out} (its sightings were published first)")
 
 
 def _iso_time(value: str) -> float:

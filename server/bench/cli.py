@@ -6,6 +6,15 @@ from typing import Annotated
 
 import typer
 
+from server.simulator.options import (
+    FaultSeedOption,
+    LossOption,
+    OutageSOption,
+    OutagesOption,
+    SkewOption,
+    VenueOption,
+)
+
 app = typer.Typer(
     help="Benchmarks: print a JSON line of results and log them in docs/performance.md.", no_args_is_help=True
 )
@@ -31,13 +40,54 @@ def presence(
     seed: Annotated[int, typer.Option(help="Scenario and radio seed")] = 7,
     attendees: Annotated[int, typer.Option(min=1, max=65_535, help="Badges in the scenario")] = 200,
     hours: Annotated[float, typer.Option(min=0.05, max=9.0, help="Simulated hours from 09:00")] = 3.0,
+    radio: Annotated[
+        str, typer.Option(help="Radio model: engine, lognormal, crowd, or all (one block each)")
+    ] = "engine",
+    venue: VenueOption = "default",
+    calibrate: Annotated[
+        bool, typer.Option("--calibrate", help="Add ours_calibrated: the engine with a survey walk's fit")
+    ] = False,
+    calibrated_offsets: Annotated[
+        bool,
+        typer.Option("--offsets/--no-offsets", help="Scanners carry a 1 m calibration's rssi_offset_db (else 0)"),
+    ] = True,
+    loss: LossOption = None,
+    skew_ms: SkewOption = None,
+    outages: OutagesOption = None,
+    outage_s: OutageSOption = None,
+    fault_seed: FaultSeedOption = None,
     record: RecordOption = True,
 ) -> None:
-    """Presence accuracy (dwell, visit precision/recall) and speed, ours vs the nearest-scanner baseline."""
-    from server.bench.presence import run_presence_bench
-    from server.bench.report import emit
+    """Presence accuracy per radio model and zone kind (dwell, visits), ours vs nearest-scanner and
+    incumbent/challenger baselines on the same data; a table on stderr, the JSON line last."""
+    from rich.console import Console
 
-    emit(run_presence_bench(seed=seed, attendees=attendees, hours=hours), name="presence", record=record)
+    from server.bench.presence import CalibrationUnavailable, calibration_fit, run_presence_bench
+    from server.bench.presence_table import ProgressBars, print_tables
+    from server.bench.report import emit
+    from server.simulator.radios import RADIO_NAMES, fault_options
+
+    try:
+        fit = calibration_fit() if calibrate else None
+    except CalibrationUnavailable as exc:
+        raise typer.BadParameter(str(exc), param_hint="--calibrate") from None
+    models = list(RADIO_NAMES) if radio == "all" else [radio]
+    if any(m not in RADIO_NAMES for m in models):
+        raise typer.BadParameter(f"choose one of {', '.join(RADIO_NAMES)} or all", param_hint="--radio")
+    options = {"loss": loss, "skew_ms": skew_ms, "outages": outages, "outage_s": outage_s}
+    given = any(v is not None for v in options.values()) or fault_seed is not None
+    try:  # one spec for every model only when the user gave one; otherwise each model's own default
+        faults = fault_options(models[-1], seed if fault_seed is None else fault_seed, **options) if given else None  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    console = Console(stderr=True)
+    with ProgressBars(console, models) as bars:
+        result = run_presence_bench(
+            seed=seed, attendees=attendees, hours=hours, radio=radio, venue_name=venue, faults=faults,
+            calibrated=calibrated_offsets, fit=fit, progress=bars.update,
+        )  # fmt: skip
+    print_tables(result, console)
+    emit(result, name="presence", record=record)
 
 
 @app.command()

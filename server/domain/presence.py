@@ -51,11 +51,14 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
+from server.domain.fingerprint import FingerprintIndex
 from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted, Zone
 from server.domain.radio_map import DEFAULT_RSSI_1M, RadioMap, expected_reading
+from server.domain.survey import Calibration, ScannerStatus
+from server.domain.zone_filter import CORRIDOR, most_likely, predict, update
 
 __all__ = ["DEFAULT_RSSI_1M", "PresenceEngine", "PresenceParams", "expected_reading"]
 
@@ -113,15 +116,26 @@ class PresenceParams:
     max_silence_db: float = 8.0
     # A scanner that has heard no badge at all for this long is down, not evidence of absence.
     scanner_down_s: float = 30.0
-    # Zone costs in dB of unexplained path loss, beyond what a badge truly there scores on average (~400 dB^2
-    # in a hall with a scanner every 12 m). The edge's median of 5 adverts still wobbles ~2-3 dB, and a
-    # body between badge and scanner costs a few more: about 4.5 dB off at each of the ~7 scanners that hear a
-    # badge is still plausible, and the gate is on the root of the summed squares: sqrt(7 * 4.5^2) = 12 dB.
-    enter_cost_db: float = 12.0
-    # Staying is easier than entering (hysteresis): someone turning around in a booth is still there.
-    stay_cost_db: float = 16.0
-    # A challenger zone must explain the readings this much better than the current one to take over.
+    # Robust readings: one scanner's residual costs at most this squared. A body between badge and scanner
+    # reads 8-10 dB low for minutes, a pole-mounted or shadowed scanner several dB off: one such scanner must
+    # not outvote the others (a heavy-tailed emission; 7 dB is 3.5 reading sigmas).
+    robust_cap_db: float = 7.0
+    # Decisions are relative (zone_filter): a place's likelihood is exp(-excess / (2 * emission_sd_db^2)),
+    # its excess being how much worse (dB^2) its best spot explains the readings than the best place's.
+    # 3 dB: the sum over scanners is far noisier than one reading off-model (exponent, gain, shadowing).
+    emission_sd_db: float = 3.0
+    # ... less this dead zone: places within 4 dB at one scanner (2 dB at each of four) are indistinguishable
+    # and the belief (the past) keeps the badge where it was: the hysteresis (switch_margin_db squared x 4).
     switch_margin_db: float = 2.0
+    # A zone's fingerprint counts a silence against it only for scanners the walk heard there this often.
+    fingerprint_silence_share: float = 0.5
+    # Typical stays (the filter's dwell prior): minutes in a zone, seconds crossing the aisle.
+    zone_dwell_s: float = 180.0
+    corridor_dwell_s: float = 20.0
+    # The only absolute gate left: readings no spot of a zone explains within this (root of the summed
+    # excess over what a badge truly there scores, dB) enter no zone. 5/3 of the old 12 dB enter gate: it
+    # catches impossible readings (two scanners 24 m apart both at 2 m), not a hall that differs from the model.
+    implausible_cost_db: float = 20.0
     # ... and keep winning this long: longer than a fade, a person passing between badge and scanner, or a
     # step into the aisle (visits are back-dated, so waiting costs no dwell, only live latency).
     confirm_s: float = 12.0
@@ -134,7 +148,7 @@ class PresenceParams:
     tap_hold_s: float = 10.0
 
 
-_NO_ZONE = "\x00corridor"  # the challenger value for "in no zone" (None means "no challenger")
+_NO_ZONE = CORRIDOR  # the challenger value for "in no zone" (None means "no challenger")
 
 
 class _Badge:
@@ -142,10 +156,14 @@ class _Badge:
 
     __slots__ = (
         "attendee_id",
+        "belief",
+        "belief_at",
         "challenger",
         "challenger_since",
         "emitted",
         "last_seen",
+        "leader",
+        "leader_since",
         "pending_first",
         "readings",
         "tap_until",
@@ -166,15 +184,24 @@ class _Badge:
         self.tap_until = -math.inf
         self.challenger: str | None = None
         self.challenger_since = 0.0
+        self.belief: dict[str, float] = {}  # place (zone id or CORRIDOR) -> probability (zone_filter)
+        self.belief_at = -math.inf
+        self.leader = ""  # the place that explained the latest window best, and since when in a row
+        self.leader_since = 0.0
 
 
 class PresenceEngine:
     """Zones and visits for every badge; see the module docstring for the method."""
 
     def __init__(
-        self, zones: Iterable[Zone], scanners: Iterable[Scanner], params: PresenceParams = PresenceParams()
+        self,
+        zones: Iterable[Zone],
+        scanners: Iterable[Scanner],
+        params: PresenceParams = PresenceParams(),
+        calibration: Calibration | None = None,
     ) -> None:
         self.params = params
+        self._calibration = calibration
         self._badges: dict[str, _Badge] = {}
         self._dirty: set[str] = set()
         self._next_sweep = -math.inf
@@ -194,15 +221,45 @@ class PresenceEngine:
         """
         self._zones = {z.id: z for z in zones}
         self._scanners = {s.id: s for s in scanners}
-        self._offset = {s.id: s.rssi_offset_db for s in self._scanners.values()}
+        radio, exponents, wall_loss = self._calibrated(list(self._scanners.values()))
+        self._offset = {s.id: s.rssi_offset_db for s in radio}
         self._scanner_zone = {s.id: s.zone_id for s in self._scanners.values() if s.zone_id in self._zones}
-        placed = [s for s in self._scanners.values() if s.x is not None and s.y is not None]
-        self._map = RadioMap(list(self._zones.values()), placed, self.params)
+        placed = [s for s in radio if s.x is not None and s.y is not None]
+        self._map = RadioMap(list(self._zones.values()), placed, self.params, exponents, wall_loss)
+        cal, p = self._calibration, self.params
+        self._fingerprints = None
+        if cal is not None and cal.fingerprints:
+            self._fingerprints = FingerprintIndex(
+                cal.fingerprints, CORRIDOR, noise_db=p.reading_noise_db, cap_db=p.robust_cap_db,
+                sensitivity_dbm=p.sensitivity_dbm, min_share=p.fingerprint_silence_share,
+            )  # fmt: skip
         self._heard_at = {k: v for k, v in getattr(self, "_heard_at", {}).items() if k in self._scanners}
         self._down: list[str] = []
         for badge in self._badges.values():  # readings from scanners that are gone say nothing any more
             for scanner_id in [k for k in badge.readings if k not in self._scanners]:
                 del badge.readings[scanner_id]
+
+    def update_calibration(self, calibration: Calibration | None) -> None:
+        """Use a new survey walk's calibration (None: back to the documented defaults) from now on; badges
+        keep their state. Rebuilds the radio map, as a venue edit does."""
+        self._calibration = calibration
+        self.update_venue(list(self._zones.values()), list(self._scanners.values()))
+
+    def _calibrated(self, scanners: list[Scanner]) -> tuple[list[Scanner], dict[str, float], float | None]:
+        """The scanners as the radio map sees them: a fitted scanner's gain becomes its offset (its reading's
+        loss is then ``gain - rssi``: the offset is ``DEFAULT_RSSI_1M - gain``) and its exponent its own; a
+        scanner the walk could not fit (default, dead, misplaced) keeps the venue's offset and 2.5."""
+        cal = self._calibration
+        if cal is None:
+            return scanners, {}, None
+        out, exponents = [], {}
+        for s in scanners:
+            fit = cal.scanners.get(s.id)
+            if fit is not None and fit.status == ScannerStatus.OK:
+                s = replace(s, rssi_offset_db=DEFAULT_RSSI_1M - fit.gain_db)
+                exponents[s.id] = fit.exponent
+            out.append(s)
+        return out, exponents, cal.wall_loss_db
 
     # --- input -------------------------------------------------------------------------------------------
     def observe(self, sightings: Iterable[Sighting]) -> list[VisitEvent]:
@@ -251,6 +308,7 @@ class PresenceEngine:
         events: list[VisitEvent] = []
         badge.last_seen = max(badge.last_seen, tap.at)
         badge.tap_until = tap.at + self.params.tap_hold_s
+        badge.belief, badge.belief_at = {zone_id: 1.0}, tap.at  # definitive: the filter restarts from it
         if badge.zone != zone_id:
             first = badge.challenger_since if badge.challenger == zone_id else tap.at
             events += self._switch(badge, zone_id, min(first, tap.at))
@@ -313,12 +371,10 @@ class PresenceEngine:
         return out
 
     # --- the decision ------------------------------------------------------------------------------------
-    def _costs(self, badge: _Badge, now: float, current: str | None) -> tuple[str | None, float, float] | None:
-        """The best place (zone id, or None for corridors) with its cost, and the cost of ``current``, in dB^2:
-        the best-fitting spot of each place among the spots that agree with the strongest reading, costed
-        beyond what a badge truly there scores on average (RadioMap.expected_costs: else the more scanners in
-        earshot, the higher every cost, and a dense hall's booths could not be entered). None when nothing
-        usable was heard."""
+    def _place_costs(self, badge: _Badge, now: float) -> tuple[dict[str, float], Callable[[str], bool]] | None:
+        """Per place (zone id, or CORRIDOR) the robust cost (dB^2) of its best-fitting spot among the spots that
+        agree with the strongest reading, and a check that a zone's best spot is not implausible (see
+        ``implausible_cost_db``). None when nothing usable was heard (only unplaced or stale readings)."""
         p = self.params
         oldest = now - p.reading_max_age_s
         readings = badge.readings
@@ -329,17 +385,52 @@ class PresenceEngine:
         first_id, (first_loss, _) = min(readings.items(), key=lambda item: item[1][0])
         placed = self._map.place_costs(first_id, first_loss, readings, self._down)
         if placed is None:  # the strongest scanner has no position: it can only vouch for its own zone
-            if first_loss > p.unplaced_reach_db:
-                return None
             own = self._scanner_zone.get(first_id)
-            return own, 0.0, (0.0 if current == own else math.inf)
+            if first_loss > p.unplaced_reach_db or own is None:
+                return None
+            return {own: 0.0}, lambda zone_id: True
         zones, costs, constant, spots = placed
-        best_i = costs.index(min(costs))
-        mine = [i for i, z in enumerate(zones) if z == current] if current is not None else []  # a corridor keeps
-        at = [best_i, min(mine, key=costs.__getitem__)] if mine else [best_i]  # nothing: its cost is never needed
-        expected = self._map.expected_costs([spots[i] for i in at], readings, self._down)
-        excess = [max(0.0, costs[i] + constant - e) for i, e in zip(at, expected, strict=True)]
-        return zones[best_i], excess[0], excess[1] if mine else math.inf
+        # Each place's best spot: in descending cost order the last (cheapest) spot of a place wins.
+        at = {zones[i]: i for i in sorted(range(len(costs)), key=costs.__getitem__, reverse=True)}
+        best = {(zone_id or CORRIDOR): costs[i] for zone_id, i in at.items()}
+        if self._fingerprints is not None:
+            best = self._with_fingerprints(best, readings)
+
+        def plausible(zone_id: str) -> bool:  # only called for places in ``best``
+            if zone_id not in at:
+                return True  # not a spot of the map: the survey's fingerprint or the loudest scanner put it there
+            expected = self._map.expected_costs([spots[at[zone_id]]], readings, self._down)[0]
+            return best[zone_id] + constant - expected <= p.implausible_cost_db**2
+
+        return best, plausible
+
+    def _with_fingerprints(self, best: dict[str, float], readings: dict[str, tuple[float, float]]) -> dict[str, float]:
+        """Zones are judged by their fingerprints (what the walk read there), not by the map: the zones of the five
+        strongest scanners join the map's places (static shadowing can put a badge's own zone outside the map's
+        ring). Places without a fingerprint (the corridor) keep their map cost relative to the map's best
+        fingerprinted place (its anchor), or tie with the best fingerprint when the map's ring held none."""
+        fp = self._fingerprints
+        assert fp is not None
+        offset = self._offset
+        rssi = {k: DEFAULT_RSSI_1M - offset[k] - loss for k, (loss, _) in readings.items()}
+        places = set(best)
+        for k in sorted(rssi, key=rssi.__getitem__, reverse=True)[:5]:
+            zone_id = self._scanner_zone.get(k)
+            if zone_id is not None:
+                places.add(zone_id)
+        scored = {place: fp.cost(place, rssi, self._down) for place in places if place in fp and place != CORRIDOR}
+        if not scored:
+            return best
+        anchors = [place for place in scored if place in best]
+        unscored = {place: cost for place, cost in best.items() if place not in scored}
+        if anchors:
+            anchor = min(anchors, key=best.__getitem__)
+            shift = scored[anchor] - best[anchor]
+        elif unscored:
+            shift = min(scored.values()) - min(unscored.values())
+        else:
+            shift = 0.0
+        return scored | {place: cost + shift for place, cost in unscored.items()}
 
     def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
         p = self.params
@@ -349,27 +440,36 @@ class PresenceEngine:
             if badge.zone is not None:
                 badge.zone_last = max(badge.zone_last, last)
             return
-        current = badge.zone
-        decided = self._costs(badge, now, current)
-        if decided is None:
+        placed = self._place_costs(badge, now)
+        if placed is None:
             return  # nothing usable heard (only unplaced or stale readings): no opinion this time
-        best, best_cost, cost = decided
-        winner = best if best is None or best_cost <= p.enter_cost_db**2 else None
-        if (
-            current is not None
-            and cost <= p.stay_cost_db**2
-            and math.sqrt(cost) <= math.sqrt(best_cost) + p.switch_margin_db
-        ):
-            winner = current  # the place the badge is in keeps it unless clearly beaten
+        costs, plausible = placed
+        belief = badge.belief
+        predict(belief, last - badge.belief_at, costs, p.zone_dwell_s, p.corridor_dwell_s)
+        current = badge.zone
+        dead_zone = 4 * p.switch_margin_db**2
+        update(belief, costs, current or CORRIDOR, dead_zone, p.emission_sd_db**2, p.robust_cap_db**2)
+        badge.belief_at = last
+        leader = min(costs, key=costs.__getitem__)  # this window's best place: where evidence of a move starts
+        if leader != badge.leader:
+            badge.leader, badge.leader_since = leader, min(first, last)
+        place, _ = most_likely(belief)
+        winner = None if place == CORRIDOR else place
+        if winner is not None and winner != current:
+            if winner not in costs:
+                winner = current  # believed, but not among this window's places: no opinion this time
+            elif not plausible(winner):
+                winner = None  # no spot of it explains the readings: not a zone to enter
         if winner == current:
             badge.challenger = None
-            if current is not None:
-                badge.zone_last = last
+            if current is not None and costs.get(current, math.inf) <= costs[leader] + dead_zone:
+                badge.zone_last = last  # evidence of the zone (a visit ends at its last evidence)
                 self._announce(badge, events)
             return
         challenger = winner if winner is not None else _NO_ZONE
-        if badge.challenger != challenger:
-            badge.challenger, badge.challenger_since = challenger, min(first, last)
+        if badge.challenger != challenger:  # back-dated to the first window it explained best (the filter lags)
+            since = badge.leader_since if badge.leader == challenger else min(first, last)
+            badge.challenger, badge.challenger_since = challenger, since
             if p.confirm_s > 0:
                 return
         if last - badge.challenger_since >= p.confirm_s:

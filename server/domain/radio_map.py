@@ -27,7 +27,7 @@ import hashlib
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -42,7 +42,7 @@ DEFAULT_RSSI_1M = -59.0
 COARSER_MAPS = (1, 2, 4)  # strides of the radio map's resolutions, finest first
 
 _first = itemgetter(0)
-_Cache = dict[tuple[float, int, float], tuple[float, float, float, float]]  # (distance, walls, offset) -> values
+_Cache = dict[tuple[float, int, float, float], tuple[float, float, float, float]]  # (distance, walls, offset, n) ->
 _CACHE_MAX = 200_000  # expected_reading results kept while building (regular layouts repeat distances)
 
 
@@ -136,8 +136,19 @@ class RadioMap:
     """Spots (zone, base cost) and per placed scanner its :class:`Coverage`; :meth:`place_costs` scores the
     candidate spots of a badge's readings."""
 
-    def __init__(self, zones: Sequence[Zone], placed: Sequence[Scanner], params: PresenceParams) -> None:
+    def __init__(
+        self,
+        zones: Sequence[Zone],
+        placed: Sequence[Scanner],
+        params: PresenceParams,
+        exponents: Mapping[str, float] | None = None,
+        wall_loss_db: float | None = None,
+    ) -> None:
+        """``exponents`` (scanner id -> path-loss exponent) and ``wall_loss_db`` come from a survey walk's
+        calibration (:mod:`server.domain.calibration`); without them every scanner uses the params' values."""
         p = self.params = params
+        self._exponents = dict(exponents or {})
+        self._wall_loss_db = p.wall_loss_db if wall_loss_db is None else wall_loss_db
         self._walled_zones = {z.id for z in zones if z.kind == ZoneKind.ROOM}
         self.spot_zone: list[str | None] = []
         self.spot_base = array("d")  # the cost of a spot when no scanner hears the badge: all silences
@@ -190,7 +201,8 @@ class RadioMap:
         reach = p.map_range_m / g
         u, v = (s.x - x0) / g - 0.5, (s.y - y0) / g - 0.5  # the scanner in column / row units
         cover = Coverage(s, math.floor(v - reach), math.floor(u - reach), width, self._walled(s.zone_id))
-        far = [self._reading(p.map_range_m, w, s.rssi_offset_db, cache) for w in range(3)]
+        exponent = self._exponents.get(s.id, p.path_loss_exponent)
+        far = [self._reading(p.map_range_m, w, s.rssi_offset_db, exponent, cache) for w in range(3)]
         heard, square, silence = cover.heard, cover.square, cover.silence
         for n, values in enumerate((heard, square, silence)):
             values.frombytes(bytes(8 * width * width))
@@ -202,7 +214,7 @@ class RadioMap:
                 i = row * cols + col
                 walls = 0 if self.spot_zone[i] == s.zone_id else cover.walled + self.spot_walled[i]
                 d = min(math.hypot(x - s.x, y - s.y), p.map_range_m)
-                h, k, q, e = self._reading(d, walls, s.rssi_offset_db, cache)
+                h, k, q, e = self._reading(d, walls, s.rssi_offset_db, exponent, cache)
                 j = (row - cover.r0) * width + col - cover.c0
                 heard[j], square[j], silence[j] = h, k, q
                 base[i] += q - far[walls][2]
@@ -245,18 +257,18 @@ class RadioMap:
         return 1 if zone_id in self._walled_zones else 0
 
     def _reading(
-        self, distance_m: float, walls: int, offset_db: float, cache: _Cache
+        self, distance_m: float, walls: int, offset_db: float, exponent: float, cache: _Cache
     ) -> tuple[float, float, float, float]:
         """(heard, square, silence) of a spot this far, behind this many walls (see :class:`Coverage`), and its
         expected surplus (none at ``map_range_m``: the map takes every scanner as out of range there)."""
-        key = (distance_m, walls, offset_db)
+        key = (distance_m, walls, offset_db, exponent)
         hit = cache.get(key)
         if hit is None:
             if len(cache) >= _CACHE_MAX:
                 cache.clear()
             p = self.params
             radio_m = max(math.hypot(distance_m, p.height_diff_m), p.min_distance_m)
-            loss = 10 * p.path_loss_exponent * math.log10(radio_m) + walls * p.wall_loss_db
+            loss = 10 * exponent * math.log10(radio_m) + walls * self._wall_loss_db
             heard, heard_cost, silent_cost = expected_reading(loss, offset_db, p)
             square = heard * heard + heard_cost - silent_cost
             surplus = expected_surplus(heard, square, silent_cost, p) if distance_m < p.map_range_m else 0.0
@@ -301,38 +313,49 @@ class RadioMap:
         bottom, right = top + 2 * reach, left + 2 * reach
         spots_at: _Spots | None = None  # the candidates' rows, columns, zones and walls: only when needed
         far = width * width  # a box array's far values follow its spots: far + number of walls
-        constant = first_loss * first_loss  # the sum of the readings' squares, and what every candidate shares
+        constant = first_loss * first_loss  # the strongest reading's square, and what every candidate shares
+        cap2 = p.robust_cap_db**2
         for scanner_id, (loss, _) in readings.items():
             cover = coverage.get(scanner_id)
             if cover is None or cover is first:  # no position: its reading cannot be placed on the map
                 continue
-            constant += loss * loss
-            twice = 2 * loss
+            twice, l2 = 2 * loss, loss * loss  # robust: a residual costs at most cap2 (see robust_cap_db)
             r0, c0, square, heard = cover.r0, cover.c0, cover.square, cover.heard
             if r0 <= top and bottom < r0 + width and c0 <= left and right < c0 + width:  # all in its box
                 o = cover.origin
-                costs = [c + square[k - o] - twice * heard[k - o] for c, k in zip(costs, keys, strict=False)]
+                costs = [c + square[k - o]
+                         + (l2 - twice * h if (d := loss - (h := heard[k - o])) * d < cap2 else cap2 - h * h)
+                         for c, k in zip(costs, keys, strict=False)]  # fmt: skip
                 continue
             if spots_at is None:
                 spots_at = self._spots(pick)
             if not cover.walled and spots_at.open_plan:  # out of its range, every candidate gets one value
-                out = square[far] - twice * heard[far]
+                out = square[far] + min(cap2 - heard[far] ** 2, l2 - twice * heard[far])
                 r1, c1, o = r0 + width, c0 + width, cover.origin
                 if bottom < r0 or top >= r1 or right < c0 or left >= c1:  # out of range of every candidate
                     constant += out
                 elif r0 <= top and bottom < r1:  # only some columns are out of range
-                    costs = [c + square[k - o] - twice * heard[k - o] if c0 <= col < c1 else c + out
+                    costs = [c + square[k - o]
+                             + (l2 - twice * h if (d := loss - (h := heard[k - o])) * d < cap2 else cap2 - h * h)
+                             if c0 <= col < c1 else c + out
                              for c, k, col in zip(costs, keys, spots_at.cols, strict=False)]  # fmt: skip
                 elif c0 <= left and right < c1:  # only some rows
-                    costs = [c + square[k - o] - twice * heard[k - o] if r0 <= row < r1 else c + out
+                    costs = [c + square[k - o]
+                             + (l2 - twice * h if (d := loss - (h := heard[k - o])) * d < cap2 else cap2 - h * h)
+                             if r0 <= row < r1 else c + out
                              for c, k, row in zip(costs, keys, spots_at.rows, strict=False)]  # fmt: skip
                 else:
                     rows_cols = zip(costs, keys, spots_at.rows, spots_at.cols, strict=False)
-                    costs = [c + square[k - o] - twice * heard[k - o] if r0 <= row < r1 and c0 <= col < c1 else c + out
+                    costs = [c + square[k - o]
+                             + (l2 - twice * h if (d := loss - (h := heard[k - o])) * d < cap2 else cap2 - h * h)
+                             if r0 <= row < r1 and c0 <= col < c1 else c + out
                              for c, k, row, col in rows_cols]  # fmt: skip
                 continue
             at = self._indices(cover, keys, spots_at)
-            costs = [c + square[j] - twice * heard[j] for c, j in zip(costs, at, strict=False)]
+            costs = [
+                c + square[j] + (l2 - twice * h if (d := loss - (h := heard[j])) * d < cap2 else cap2 - h * h)
+                for c, j in zip(costs, at, strict=False)
+            ]
         for scanner_id in down:  # a scanner that is down is silent everywhere: no evidence
             cover = coverage.get(scanner_id)
             if cover is None or scanner_id in readings:

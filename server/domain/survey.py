@@ -76,3 +76,5 @@ class Calibration:
     scanners: dict[str, ScannerCalibration] = field(default_factory=dict)
     fingerprints: dict[str | None, ZoneFingerprint] = field(default_factory=dict)
     problems: tuple[str, ...] = ()  # named, human-readable: "booth-07: 3 readings, needs 20"
+    # What one room wall costs as the walk measured it (None: too few readings through walls, keep the default).
+    wall_loss_db: float | None = None

@@ -18,6 +18,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlmodel import Session, col, select
 from server.domain import model as domain
 from server.domain.presence import PresenceEngine
 from server.ingest.writer import WriteResult
+from server.live.calibration_watch import CalibrationWatch
 from server.live.clock import DataClock
 from server.live.venue import load_venue
 from server.store.db import dialect_insert
@@ -62,9 +64,11 @@ class LivePresence:
         self._venue_changed = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # guards the engine between the worker and readers (occupancy)
+        self._calibration = CalibrationWatch(event_id)  # the survey walk's fit in force (issue 14)
         with Session(engine) as session:
             venue = load_venue(session, event_id)
-        self.engine = PresenceEngine(venue.zones, venue.scanners)
+            calibration = self._calibration.load(session)
+        self.engine = PresenceEngine(venue.zones, venue.scanners, calibration=calibration)
 
     # --- lifecycle
 
@@ -115,6 +119,11 @@ class LivePresence:
 
     # --- reads
 
+    @property
+    def calibration_id(self) -> int | None:
+        """The stored calibration presence uses now (None: the documented defaults)."""
+        return self._calibration.active_id
+
     def occupancy(self) -> dict[str, int]:
         with self._lock:
             return self.engine.occupancy()
@@ -140,12 +149,20 @@ class LivePresence:
                 log.exception("live presence step failed")
 
     def _step(self, batches: list[tuple[list[domain.Sighting], list[domain.Tap]]]) -> None:
-        if self._venue_changed.is_set():
+        changed = self._venue_changed.is_set()
+        if changed:
             self._venue_changed.clear()
             with Session(self._db) as session:
                 venue = load_venue(session, self.event_id)
             with self._lock:
                 self.engine.update_venue(venue.zones, venue.scanners)
+        if changed or self._calibration.due(time.monotonic()):  # a new calibration: told, else polled
+            with Session(self._db) as session:
+                new, calibration = self._calibration.check(session, time.monotonic(), force=True)
+            if new:
+                with self._lock:
+                    self.engine.update_calibration(calibration)
+                log.info("live presence: calibration #%s in force", self.calibration_id)
         sightings = [s for batch_sightings, _ in batches for s in batch_sightings]
         taps = [t for _, batch_taps in batches for t in batch_taps]
         with self._lock:

@@ -27,6 +27,7 @@ WALK_SPEED_M_S = (0.9, 1.4)  # indoor walking pace in a crowd, per person
 MIN_WALK_S = 1.0  # even a step to the reader takes a moment
 CHECK_IN_QUEUE_S = (5.0, 90.0)  # waiting at the entrance reader in the morning rush
 TAP_HOLD_S = (2.0, 4.0)  # badge held at the reader
+TAP_INSET_M = 0.2  # where a visitor stands to tap: inside the reader's zone, at least a body's width in
 LATE_MEAN_S, LATE_SIGMA_S = 60.0, 180.0  # people drift in around the start of a talk
 LATE_RANGE_S = (-300.0, 900.0)
 LEAVE_EARLY_P = 0.12  # a talk that disappoints: out before the end
@@ -41,6 +42,7 @@ CORRIDOR_S = (60.0, 300.0)
 LUNCH_P, LUNCH_S = 0.9, (1200.0, 2700.0)
 MIN_ACTIVITY_S = 60.0  # with less free time than this, people stay where they are
 EXIT_RESERVE_S = 300.0  # departures end this long before closing: time to walk out
+ENTRANCE_WEIGHTS = (6, 4, 3, 2)  # the main entrance takes most arrivals (from the station side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,13 +142,18 @@ class _Day:
         self.stay(until)
 
     def tap(self, device: DeviceSpec, reason: str) -> None:
-        """Step to the reader and hold the badge there; the tap happens mid-hold."""
-        self.walk(
-            (
-                round(device.x + self.rng.uniform(-0.4, 0.4), 2),
-                round(device.y + self.rng.uniform(-0.4, 0.4), 2),
-            )
-        )
+        """Step to the reader and hold the badge there; the tap happens mid-hold.
+
+        The spot stays inside the reader's zone (``TAP_INSET_M`` off its edges): a reader on a stand's back
+        wall is reached from inside the stand, not from behind the wall.
+        """
+        x = device.x + self.rng.uniform(-0.4, 0.4)
+        y = device.y + self.rng.uniform(-0.4, 0.4)
+        if device.zone_id is not None:
+            r = self.s.zone(device.zone_id).rect
+            x = min(max(x, r.x + TAP_INSET_M), r.x + r.width - TAP_INSET_M)
+            y = min(max(y, r.y + TAP_INSET_M), r.y + r.height - TAP_INSET_M)
+        self.walk((round(x, 2), round(y, 2)))
         hold = self.rng.uniform(*TAP_HOLD_S)
         if self.t + hold <= self.limit:
             self.taps.append(TapEvent(self.a.id, device.id, round(self.t + hold / 2, 3), reason))
@@ -166,6 +173,13 @@ def _door(rng: random.Random, entrance: ZoneSpec) -> Point:
 
 
 def _corridor_point(scenario: Scenario, rng: random.Random) -> Point:
+    if scenario.aisles is not None:
+        box = scenario.aisles
+        for _ in range(100):
+            p = box.random_point(rng, 0.0)
+            if scenario.zone_at(*p) is None:
+                return p
+        return box.center
     for _ in range(100):
         p = (round(rng.uniform(1, scenario.width - 1), 2), round(rng.uniform(27, scenario.height - 9), 2))
         if scenario.zone_at(*p) is None:
@@ -332,7 +346,7 @@ def _itinerary(scenario: Scenario, attendee: AttendeeSpec, occupancy: dict[str, 
     arrival = ev.starts_at + offset
     depart = max(depart, min(arrival + 3600, ev.ends_at - EXIT_RESERVE_S))
     day = _Day(scenario, attendee, rng, arrival, (0.0, 0.0))
-    _arrive(day, rng.choices(entrances, (6, 4))[0])
+    _arrive(day, rng.choices(entrances, ENTRANCE_WEIGHTS[: len(entrances)])[0])
     day.limit = depart
     if attendee.role == "exhibitor" and attendee.exhibitor_id:
         _booth_staff_day(day)

@@ -103,7 +103,7 @@ class RadioModel:
         if badge_zone == device.zone_id:
             return 0
         zones = self.scenario.zones_by_id
-        walls = 1 if zones[device.zone_id].walled else 0
+        walls = 1 if device.zone_id is not None and zones[device.zone_id].walled else 0
         if badge_zone is not None and zones[badge_zone].walled:
             walls += 1
         return walls

@@ -23,8 +23,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from edge.protocol import QOS, Status, topic_for
 from server.core.config import parse_mqtt_url
 from server.simulator.movement import Itinerary, plan_itineraries
+from server.simulator.radios import DEFAULT_RADIO, FaultSpec
 from server.simulator.scenario import Scenario
 from server.simulator.stream import AGENT_VERSION, generate_messages, sim_range
+from server.simulator.survey import survey_batches, survey_walk
 
 MAX_IN_FLIGHT = 1000  # unacknowledged QoS 1 publishes before the generator waits
 CONNECT_TIMEOUT_S = 10.0
@@ -171,10 +173,16 @@ def run_simulation(
     progress: bool = False,
     seed: int = 7,
     seq_base: int = 0,
+    radio: str = DEFAULT_RADIO,
+    faults: FaultSpec | None = None,
+    survey_path: Path | None = None,
 ) -> SimulationStats:
     """Publish the conference from ``sim_start_offset_s`` after opening, for ``duration_s`` *simulated*
-    seconds (default: to the end of the day), at ``speed`` x real time. Returns what was sent; writes
-    the ground truth of the simulated span to ``ground_truth_path`` when given.
+    seconds (default: to the end of the day), at ``speed`` x real time, heard through radio model ``radio``.
+    Returns what was sent; writes the ground truth of the simulated span to ``ground_truth_path`` when given.
+
+    With ``survey_path``, a survey walk of the reference badge (:mod:`server.simulator.survey`) is published
+    first, as the scanners heard it before doors opened, and its legs file is written to ``survey_path``.
     """
     stop = stop or threading.Event()
     begin, end = sim_range(scenario, sim_start_offset_s, duration_s)
@@ -186,6 +194,16 @@ def run_simulation(
     covered = begin
     bar = _Progress(begin, end) if progress else None
     try:
+        if survey_path is not None:
+            seqs = {d.id: seq_base for d in scenario.devices}
+            walk = survey_walk(scenario, radio, seed=seed, faults=faults)
+            for _, batch in survey_batches(scenario, walk, seqs):
+                publisher.publish(topic_for(batch.type, scenario.event.id, batch.device_id, prefix), batch.to_json())
+                counts["batches"] += 1
+                counts["sightings"] += len(batch.sightings)
+            seq_base = max(seqs.values())  # the day's messages follow the walk's on every device
+            survey_path.parent.mkdir(parents=True, exist_ok=True)
+            survey_path.write_bytes(orjson.dumps(walk.legs_json(), option=orjson.OPT_INDENT_2))
         for at, message in generate_messages(
             scenario,
             seed=seed,
@@ -193,6 +211,8 @@ def run_simulation(
             duration_s=duration_s,
             itineraries=itineraries,
             seq_base=seq_base,
+            radio=radio,
+            faults=faults,
         ):
             if not fast:
                 while not stop.is_set():

@@ -38,6 +38,7 @@ HALL_HEIGHT_M = 80.0
 MAX_ATTENDEES = 65_535  # one iBeacon minor per badge (16 bits, 0 unused)
 BEACON_MAJOR = 1  # all badges of the event share one major; the minor numbers the badge
 BEACON_TX_POWER_DBM = -59  # calibrated RSSI at 1 m that a typical badge beacon advertises
+DEFAULT_MOUNT_HEIGHT_M = 2.4  # a scanner on a stand, above the heads of a crowd
 # Radios and enclosures differ by a few dB; sigma 2 dB, clipped to +-5 dB, matches cheap USB dongles.
 DEVICE_BIAS_SIGMA_DB = 2.0
 DEVICE_BIAS_MAX_DB = 5.0
@@ -134,18 +135,21 @@ class SessionSpec:
 class DeviceSpec:
     """An edge device: NFC reader and/or BLE scanner at a fixed position inside its zone.
 
-    ``rssi_bias_db`` is what this radio adds to every RSSI it measures; the store's
-    ``Device.rssi_offset_db`` is the correction, i.e. ``-rssi_bias_db``.
+    ``rssi_bias_db`` is what this radio adds to every RSSI it measures under the ``engine`` radio model; the
+    store's ``Device.rssi_offset_db`` is the correction, i.e. ``-rssi_bias_db``. ``zone_id`` None is a scanner
+    in an aisle (on a pole), in no zone. ``height_m`` is how high it is mounted (a booth counter ~1 m, a back
+    wall ~2.5 m, a pole 3 m); only the independent radio models (:mod:`server.simulator.radios`) use it.
     """
 
     id: str
     name: str
-    zone_id: str
+    zone_id: str | None
     x: float
     y: float
     rssi_bias_db: float
     nfc: bool
     ble: bool = True
+    height_m: float = DEFAULT_MOUNT_HEIGHT_M
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,14 +188,18 @@ class Scenario:
     sessions: tuple[SessionSpec, ...]
     devices: tuple[DeviceSpec, ...]
     attendees: tuple[AttendeeSpec, ...]
+    venue: str = "default"  # which layout built this scenario (see VENUES)
+    # Where people stop to chat when not in a zone; None = the default layout's band between the session
+    # rooms and the entrances (kept as it was, so that the default day is the same day as before).
+    aisles: Rect | None = None
 
     @cached_property
     def zones_by_id(self) -> dict[str, ZoneSpec]:
         return {z.id: z for z in self.zones}
 
     @cached_property
-    def devices_by_zone(self) -> dict[str, tuple[DeviceSpec, ...]]:
-        out: dict[str, list[DeviceSpec]] = {}
+    def devices_by_zone(self) -> dict[str | None, tuple[DeviceSpec, ...]]:
+        out: dict[str | None, list[DeviceSpec]] = {}
         for d in self.devices:
             out.setdefault(d.zone_id, []).append(d)
         return {k: tuple(v) for k, v in out.items()}

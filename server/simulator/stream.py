@@ -34,7 +34,8 @@ from edge.protocol import (
     Tap,
 )
 from server.simulator.movement import Itinerary, TapEvent, plan_itineraries
-from server.simulator.radio import ADVERT_INTERVAL_S, BadgeState, RadioModel
+from server.simulator.radio import ADVERT_INTERVAL_S, BadgeState
+from server.simulator.radios import DEFAULT_RADIO, FaultSpec, make_radio
 from server.simulator.scenario import Scenario
 
 WINDOW_S = 2.0  # the edge agent's default scan window (BleSettings.window_s)
@@ -126,8 +127,14 @@ def generate_messages(
     window_s: float = WINDOW_S,
     itineraries: Sequence[Itinerary] | None = None,
     seq_base: int = 0,
+    radio: str = DEFAULT_RADIO,
+    faults: FaultSpec | None = None,
 ) -> Iterator[tuple[float, DeviceMessage]]:
     """``(sim_time, message)`` in non-decreasing time, from ``start_offset_s`` after the event opens.
+
+    ``radio`` names the radio model (:mod:`server.simulator.radios`), ``faults`` the hall's loss, clock skew
+    and outages (default: the model's own). A scanner's batches carry its own clock: a skewed scanner's
+    window bounds and timestamps are off by its skew, as a real one's are.
 
     >>> from server.simulator.scenario import build_scenario
     >>> t, first = next(generate_messages(build_scenario(attendees=5)))
@@ -137,7 +144,7 @@ def generate_messages(
     begin, end = sim_range(scenario, start_offset_s, duration_s)
     event_id = scenario.event.id
     plans = plan_itineraries(scenario) if itineraries is None else itineraries
-    radio = RadioModel(scenario, random.Random(f"{seed}:{scenario.seed}:radio"))
+    hearing = make_radio(radio, scenario, seed=seed, span=(begin, end), faults=faults)
     hb_rng = random.Random(f"{seed}:{scenario.seed}:heartbeat")
     badges = _Badges(scenario, plans)
     badge_of = {a.id: (a.badge_uid, a.badge_id) for a in scenario.attendees}
@@ -173,7 +180,7 @@ def generate_messages(
             while next_beat[i] < w1:
                 due.append((next_beat[i], _HEARTBEAT, scenario.devices[i].id, None))
                 next_beat[i] += HEARTBEAT_S
-        heard = radio.window(w0, w1, badges.at((w0 + w1) / 2))
+        heard = hearing.window(w0, w1, badges.at((w0 + w1) / 2))
         for device_id in sorted(heard):
             due.append((w1, _BATCH, device_id, heard[device_id]))
         due.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -188,12 +195,13 @@ def generate_messages(
             else:
                 assert isinstance(payload, list)
                 sightings: list[Sighting] = payload
+                skew = hearing.clock_skew_s(device_id)
                 message = SightingBatch(
                     device_id=device_id,
                     event_id=event_id,
                     seq=seq,
-                    window_start=round(w0, 3),
-                    window_end=round(w1, 3),
+                    window_start=round(w0 + skew, 3),
+                    window_end=round(w1 + skew, 3),
                     sightings=sightings,
                 )
             yield at, message

@@ -67,7 +67,8 @@ def test_a_badge_standing_in_a_booth_enters_it_after_the_confirmation_time_whate
     zones_after = stand(e, scanners, readings, 30)
     assert zones_after[:6] == [None] * 6  # a challenger wins every decision for confirm_s (12 s) first
     assert zones_after[6:] == [booth] * 24  # then the booth, from the 7th window on
-    assert e.open_visits() == [Visit("att-1", booth, 0)]  # announced after min_visit_s, back-dated
+    # announced after min_visit_s, back-dated (the hosts, 1 m from their own scanner, are in its booth)
+    assert [v for v in e.open_visits() if v.attendee_id == "att-1"] == [Visit("att-1", booth, 0)]
 
 
 def test_the_visit_is_announced_once_back_dated_to_the_first_window() -> None:

@@ -56,3 +56,20 @@ def test_the_journey_and_score_follow_the_visit(live_server: LiveServer):
     assert sum(float(line["points"]) for line in lines) == float(journey["score_breakdown"]["total"])  # type: ignore[index]
     ranked = s.get("/api/v1/attendees", params={"order": "score"})["items"]  # type: ignore[index]
     assert ranked[0]["id"] == "alice"
+
+
+def test_a_calibration_put_in_force_reaches_the_running_engine_without_a_restart(live_server: LiveServer):
+    from sqlmodel import Session
+
+    from server.domain.survey import Calibration, ScannerCalibration
+    from server.store.calibration import WalkInfo, save_calibration
+
+    services = live_server.client.app.state.services  # type: ignore[attr-defined]
+    assert services.presence.calibration_id is None  # never calibrated: the documented defaults
+    fit = Calibration(T0, {"door-1": ScannerCalibration("door-1", -61.0, 2.3, 14.0, 2.8, 60)})
+    with Session(services.engine) as session:
+        row = save_calibration(session, "demo", fit, WalkInfo("ibeacon:ref", T0, T0 + 900), usable=True)
+        session.commit()
+        row_id = row.id
+    services.venue_changed()  # as POST /api/v1/calibration/walks/{id}/finish does
+    assert wait_until(lambda: services.presence.calibration_id == row_id, timeout=10)

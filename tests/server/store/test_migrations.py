@@ -25,7 +25,7 @@ def test_migrating_twice_changes_nothing(engine: Engine):
     migrate(engine)
     assert sorted(inspect(engine).get_table_names()) == before
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
 
 
 def test_sqlite_runs_in_wal_mode(database_url: str, engine: Engine):

@@ -26,7 +26,8 @@ export function legend(node) {
   const stops = RAMP.map(([at, c]) => `rgb(${c.join(",")}) ${at * 100}%`).join(",");
   node.innerHTML = `<span>empty</span><span class="ramp" style="background:linear-gradient(90deg,${stops})"></span>` +
     `<span>full</span><span class="sw" style="border-color:var(--warn)"></span><span>≥ 90 %</span>` +
-    `<span class="sw" style="border-color:var(--bad)"></span><span>over capacity</span>`;
+    `<span class="sw" style="border-color:var(--bad)"></span><span>over capacity</span>` +
+    `<span class="sw unsure"></span><span>presence unsure</span>`;
 }
 
 function svg(tag, attrs) {
@@ -91,7 +92,21 @@ export class FloorPlan {
     g.classList.toggle("warn", capped && share >= WARN_SHARE && share < FULL_SHARE);
     g.classList.toggle("full", capped && share >= FULL_SHARE);
     g.classList.toggle("dark", share > 0.62);
-    title.textContent = `${zone.name}: ${present}${capped ? ` of ${zone.capacity} (${Math.round(share * 100)} %)` : ""}`;
+    title.textContent = `${zone.name}: ${present}${capped ? ` of ${zone.capacity} (${Math.round(share * 100)} %)` : ""}` +
+      (entry.unsure ? `\nPresence unsure: ${entry.unsure}` : "");
+  }
+
+  // Zones where presence is unsure (server/domain/presence_confidence.py): a dashed outline, reasons in the tooltip.
+  markUnsure(ids, reasons = {}) {
+    for (const [id, entry] of this.zones) {
+      const unsure = ids.has(id) ? (reasons[id] ?? []).join("; ") || "yes" : "";
+      entry.g.classList.toggle("unsure", Boolean(unsure));
+      if (entry.unsure === unsure) continue;
+      entry.unsure = unsure;
+      const present = entry.present;
+      entry.present = -1;
+      this.paint(id, Math.max(0, present));
+    }
   }
 
   // Zones at or over WARN_SHARE: the KPI and the alerts read this.

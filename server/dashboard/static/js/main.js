@@ -4,6 +4,7 @@ import { lineChart } from "./charts.js";
 import { batteries, enrolment, Fleet } from "./fleet.js";
 import { FloorPlan, legend, Replay } from "./floorplan.js";
 import { clock, el, num, setTimeZone } from "./format.js";
+import { refreshConfidence } from "./confidence.js";
 import { connectLive } from "./live.js";
 import { Explorer, refreshBooths, refreshFunnel, refreshLeads, refreshSessions, refreshTop, Rules } from "./panels.js";
 
@@ -115,6 +116,9 @@ async function start(event) {
   async function refreshSlow() {
     const organizer = !$("panel-sessions").hidden;
     const tasks = [load("/api/v1/dashboard/beacons").then((rows) => batteries($("beacons"), rows))];
+    const confidence = { banner: $("calib-banner"), signs: $("confidence-signs"), scanners: $("confidence-scanners"),
+      unsure: $("unsure-zones"), panel: $("panel-confidence") };
+    tasks.push(refreshConfidence(confidence, plan, (id) => zoneNames.get(id) ?? id ?? "–"));
     if (organizer) {
       tasks.push(
         refreshSessions($("sessions"), $("panel-sessions")), refreshBooths($("booths"), $("panel-booths"), (id) => zoneNames.get(id) ?? id),
