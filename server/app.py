@@ -110,8 +110,8 @@ def start_live(services: Services) -> None:
     - Redis, ``live_enabled``: the live stream of every ingest worker, merged with this process's own;
     - Redis, not ``live_enabled``: nothing runs here; this process's commits are forwarded to the stream.
     """
-    from server.live.journeys import ScoreKeeper
     from server.live.presence import LivePresence
+    from server.live.scores import ScoreKeeper
 
     settings = services.settings
     if services.ingest is not None:

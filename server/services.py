@@ -16,12 +16,12 @@ from server.ingest.consumer import CommitListener, IngestConsumer
 from server.ingest.directory import Directory
 from server.ingest.writer import WriteResult
 from server.live.hub import Hub
-from server.live.stored_presence import stored_occupancy, stored_zone_of
+from server.store.stored_presence import stored_occupancy, stored_zone_of
 
 if TYPE_CHECKING:
     from server.crm.worker import CrmSync
-    from server.live.journeys import ScoreKeeper
     from server.live.presence import LivePresence
+    from server.live.scores import ScoreKeeper
     from server.rules.service import RuleService
 
 log = logging.getLogger(__name__)

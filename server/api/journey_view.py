@@ -8,10 +8,10 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from server.domain.journey import to_json
-from server.live.journeys import Models, evaluate, load_journey
-from server.live.venue import load_venue
 from server.services import Services
+from server.store.journeys import Models, evaluate, load_journey
 from server.store.models import Attendee
+from server.store.venue import load_venue
 
 
 class JourneyOut(BaseModel):

@@ -28,9 +28,9 @@ from server.domain import model as domain
 from server.domain.presence import PresenceEngine
 from server.ingest.writer import WriteResult
 from server.live.clock import DataClock
-from server.live.venue import load_venue
 from server.store.db import dialect_insert
 from server.store.models import Attendee, AttendeeRole, Touchpoint, TouchpointType, Visit
+from server.store.venue import load_venue
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,7 @@ from server.api.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, S
 from server.domain import analytics
 from server.domain import model as domain
 from server.domain.attendance import session_attendance, session_report
-from server.live.journeys import load_journeys
-from server.live.venue import Venue, load_venue
+from server.store.journeys import load_journeys
 from server.store.models import (
     NOT_A_SIGHTING,
     Attendee,
@@ -27,6 +26,7 @@ from server.store.models import (
     Touchpoint,
     Visit,
 )
+from server.store.venue import Venue, load_venue
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
