@@ -20,10 +20,10 @@ def install(app: FastAPI) -> None:
     ``/app`` and must come after ``/app/v1``).
     """
     from mobile_api.deps import MobileState
-    from mobile_api.leads import NfcLeadCapture
     from mobile_api.routes import agenda, auth, beacons, connections, exhibitor, inbox, me, staff
     from mobile_api.static_files import mount_pwa
     from mobile_api.ws import router as ws_router
+    from server.usecases.leads import NfcLeadCapture
 
     services = app.state.services
     app.state.mobile = MobileState.from_settings(services.settings)
@@ -31,5 +31,5 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(ws_router)
     if services.ingest is not None:
-        services.ingest.listeners.append(NfcLeadCapture(services.engine, services.hub))
+        services.ingest.listeners.append(NfcLeadCapture(services.engine))
     mount_pwa(app)

@@ -10,10 +10,10 @@ from fastapi import Depends, HTTPException, Request, status
 from mobile_api.auth import family_of_access_token
 from mobile_api.mailer import Mailer, mailer_from_settings
 from mobile_api.ratelimit import RateLimiter
-from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.core.config import Settings
 from server.store.app_models import AccountKind, ExhibitorUser, ExhibitorUserRole
 from server.store.models import Attendee, Role
+from server.web.deps import Principal, ServicesDep, SessionDep, require
 
 # Sign-in codes: a person asks once, maybe twice; a script asking for codes for many addresses is throttled
 # by address and by client. 3 at once, then one a minute per address.

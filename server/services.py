@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from server.ingest.directory import Directory
 from server.ingest.writer import WriteResult
 from server.live.hub import Hub
 from server.store.stored_presence import stored_occupancy, stored_zone_of
+from server.usecases.changes import AttendeeForgotten, Change, DirectoryChanged, JourneysChanged, SignalsStored
 
 if TYPE_CHECKING:
     from server.crm.worker import CrmSync
@@ -99,6 +100,18 @@ class Services:
                 listener(result)
             except Exception:  # one listener's bug must not starve the others; what is stored stays stored
                 log.exception("live listener failed")
+
+    def publish(self, changes: Iterable[Change]) -> None:
+        """Make what a use case committed take effect in the running server (server/usecases/changes.py)."""
+        for change in changes:
+            if isinstance(change, DirectoryChanged):
+                self.venue_changed()
+            elif isinstance(change, AttendeeForgotten):
+                self.forget(change.attendee_id, erased=change.erased)
+            elif isinstance(change, SignalsStored):
+                self.feed_live(change.result)  # here, or to the live worker
+            elif isinstance(change, JourneysChanged) and self.scores is not None:
+                self.scores.mark(change.attendee_ids)
 
     def occupancy(self) -> dict[str, int]:
         """Zone -> attendees in it now: the presence engine's view, else the open visits in the store."""

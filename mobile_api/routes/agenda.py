@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from mobile_api.deps import Me
-from server.api.deps import ServicesDep, SessionDep
 from server.store.models import AgendaSession, SessionRegistration, Touchpoint, TouchpointType, Zone
+from server.web.deps import ServicesDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/agenda", tags=["app: agenda"])
 

@@ -26,9 +26,9 @@ from mobile_api.auth import (
 )
 from mobile_api.deps import MobileDep, MobileState, limited
 from mobile_api.mailer import MailError
-from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.store.app_models import AccountKind, ExhibitorUser
 from server.store.models import Attendee, Role
+from server.web.deps import Principal, ServicesDep, SessionDep, require
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/app/v1", tags=["app: sign-in"])

@@ -10,11 +10,19 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
 
 from edge.protocol import BEACON_ID_PATTERN, ID_PATTERN
-from mobile_api.beacons import MAX_AGE_S, MAX_AHEAD_S, MAX_REPORTS, Report, apply_reports, delete_beacon, upsert_beacon
 from mobile_api.deps import Me, MobileDep, limited
-from server.api.deps import Organizer, ServicesDep, SessionDep
 from server.store.app_models import VenueBeacon
 from server.store.models import Zone
+from server.usecases.beacon_reports import (
+    MAX_AGE_S,
+    MAX_AHEAD_S,
+    MAX_REPORTS,
+    Report,
+    apply_reports,
+    delete_beacon,
+    upsert_beacon,
+)
+from server.web.deps import Organizer, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/app/v1", tags=["app: beacons"])
 
@@ -56,7 +64,8 @@ def report_beacons(body: BeaconReports, me: Me, session: SessionDep, services: S
                 f"report of {r.beacon_id} is not from the last {int(MAX_AGE_S)} s (check the phone's clock)",
             )
     reports = [Report(r.beacon_id, r.rssi, r.first_seen, r.last_seen, r.count) for r in body.reports]
-    outcome = apply_reports(session, services, me, reports, now)
+    outcome = apply_reports(session, me, reports, now)
+    services.publish(outcome.changes)  # presence hears them here, or on the live worker
     return ReportResult(accepted=outcome.accepted, unknown_beacons=outcome.unknown_beacons,
                         tracked=not outcome.not_tracked)  # fmt: skip
 

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from mobile_api.consent import consents_of
 from mobile_api.deps import Me
-from server.api.deps import ServicesDep, SessionDep
 from server.store.models import Attendee
 from server.store.rules_models import AttendeeConnection, ConnectionStatus
+from server.usecases.consent import consents_of
+from server.web.deps import ServicesDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/me/connections", tags=["app: connections"])
 

@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, select
 
 from mobile_api.deps import Booth
-from mobile_api.leads import alert_if_hot, capture, lead_json, leads_csv
-from server.api.deps import ServicesDep, SessionDep
+from mobile_api.leads import alert_if_hot, lead_json, leads_csv
 from server.store.app_models import ExhibitorUser, Lead, LeadQuestion
 from server.store.models import Attendee, AttendeeRole, Exhibitor
+from server.usecases.leads import capture
+from server.web.deps import ServicesDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/exhibitor", tags=["app: lead capture"])
 
@@ -140,12 +141,12 @@ def capture_lead(body: CaptureIn, booth: Booth, session: SessionDep, services: S
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no attendee with badge {badge_id!r}")
     if str(attendee.role) == AttendeeRole.STAFF.value:
         raise HTTPException(422, "event staff badges are not leads")
-    lead, created = capture(
-        session, services.hub, exhibitor_id=booth.exhibitor_id, attendee=attendee, source=body.source,
+    captured = capture(
+        session, exhibitor_id=booth.exhibitor_id, attendee=attendee, source=body.source,
         captured_by=booth.actor, assigned_to=booth.user.id if booth.user else None, now=time.time(),
     )  # fmt: skip
-    if created and services.scores is not None:
-        services.scores.mark([attendee.id])
+    services.publish(captured.changes)
+    lead, created = captured.lead, captured.created
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return Captured(created=created, **lead_json(lead))
 

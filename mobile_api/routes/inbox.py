@@ -10,10 +10,10 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from mobile_api.deps import Me
-from server.api.deps import ServicesDep, SessionDep
 from server.rules.delivery import attendee_topic
 from server.rules.inbox import mark_clicked, mark_dismissed, mark_opened, mark_read, subscribe_push, unsubscribe_push
 from server.store.rules_models import Notification
+from server.web.deps import ServicesDep, SessionDep
 
 router = APIRouter(prefix="/app/v1", tags=["app: notifications"])
 

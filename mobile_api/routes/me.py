@@ -9,12 +9,12 @@ import orjson
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
-from mobile_api.consent import PURPOSES, consent_history, consents_of, set_consents
 from mobile_api.deps import Me
-from mobile_api.erasure import erase, export, forget_everywhere
 from mobile_api.qr import qr_svg
-from server.api.deps import ServicesDep, SessionDep
-from server.api.journey_view import JourneyOut, journey_view
+from server.usecases.consent import PURPOSES, consent_history, consents_of, set_consents
+from server.usecases.erasure import erase, erased, export
+from server.web.deps import ServicesDep, SessionDep
+from server.web.journey_view import JourneyOut, journey_view
 
 router = APIRouter(prefix="/app/v1/me", tags=["app: me"])
 
@@ -125,7 +125,7 @@ def put_consent(body: ConsentChange, me: Me, session: SessionDep, services: Serv
     changes = {k: v for k, v in body.model_dump().items() if v is not None and k in PURPOSES}
     if not changes:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"name at least one purpose: {', '.join(PURPOSES)}")
-    set_consents(session, services, me, changes, "app", time.time())
+    services.publish(set_consents(session, me, changes, "app", time.time()).changes)
     return get_consent(me, session)
 
 
@@ -152,5 +152,5 @@ class Erased(BaseModel):
 def delete_me(me: Me, session: SessionDep, services: ServicesDep) -> Erased:
     attendee_id = me.id
     counts = erase(session, me, services.settings.salesforce_erasure)
-    forget_everywhere(services, attendee_id)
+    services.publish(erased(attendee_id))
     return Erased(erased=counts)

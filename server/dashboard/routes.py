@@ -18,13 +18,13 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.core.security import hash_token, same_secret
 from server.dashboard import queries
 from server.dashboard.feed import TOPIC_ALL, TOPIC_FLEET, DashboardFeed
 from server.live.hub import subscribe_in_thread
 from server.services import Services
 from server.store.models import ApiToken, Role
+from server.web.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(tags=["dashboard"])
 

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import Session, col, select
 
-from server.api.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, ServicesDep, SessionDep
 from server.domain import analytics
 from server.domain import model as domain
 from server.domain.attendance import session_attendance, session_report
@@ -27,6 +26,7 @@ from server.store.models import (
     Visit,
 )
 from server.store.venue import Venue, load_venue
+from server.web.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 

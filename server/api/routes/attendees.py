@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, ServicesDep, SessionDep
-from server.api.journey_view import JourneyOut, journey_view
 from server.store.models import Attendee, AttendeeScore, Visit
+from server.web.deps import Organizer, ServicesDep, SessionDep
+from server.web.journey_view import JourneyOut, journey_view
 
 router = APIRouter(prefix="/api/v1/attendees", tags=["attendees"])
 

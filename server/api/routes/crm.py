@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, ServicesDep, SessionDep
 from server.crm import erasure, outbox
 from server.store.crm_models import CrmSyncState
+from server.web.deps import Organizer, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/crm", tags=["salesforce sync"])
 

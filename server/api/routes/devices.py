@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from edge.protocol import ID_PATTERN, BleSettings, DeviceConfig, MessageKind, topic_for
-from server.api.deps import OrganizerOrStaff, ServicesDep, SessionDep
 from server.core.security import hash_token, new_token
 from server.security.broker_config import mosquitto_hash
 from server.services import Services
 from server.store.models import Device, EnrolmentCode, Event, Zone
+from server.web.deps import OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.store.models import Event
 from server.venue.schema import EARLIEST_S, LATEST_S, known_time_zone, ordered_times
+from server.web.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/event", tags=["event"])
 

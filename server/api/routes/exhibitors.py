@@ -12,10 +12,10 @@ from fastapi import APIRouter, HTTPException, Path, status
 from sqlmodel import col, select
 
 from edge.protocol import ID_PATTERN
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.api.routes.venue import apply_and_commit, detached
 from server.store.models import Exhibitor
 from server.venue.schema import ExhibitorFields, ExhibitorSpec, Venue
+from server.web.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/exhibitors", tags=["venue"])
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from server.api.deps import ServicesDep
 from server.store.db import check_database
+from server.web.deps import ServicesDep
 
 router = APIRouter(tags=["operations"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from server.api.deps import OrganizerOrStaff, ServicesDep
+from server.web.deps import OrganizerOrStaff, ServicesDep
 
 router = APIRouter(tags=["operations"])
 

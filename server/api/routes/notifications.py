@@ -21,7 +21,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.core.security import hash_token
 from server.live.hub import subscribe_in_thread
 from server.rules.delivery import attendee_topic
@@ -29,6 +28,7 @@ from server.rules.inbox import mark_opened, subscribe_push, unsubscribe_push
 from server.rules.webpush import public_key_of
 from server.store.models import ApiToken, Role
 from server.store.rules_models import Notification
+from server.web.deps import Principal, ServicesDep, SessionDep, require
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 AttendeeCaller = Annotated[Principal, Depends(require(Role.ATTENDEE))]

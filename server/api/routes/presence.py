@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from server.api.deps import OrganizerOrStaff, ServicesDep, SessionDep
 from server.store.models import Visit, Zone
+from server.web.deps import OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/presence", tags=["presence"])
 

@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from server.api.deps import Organizer, ServicesDep
 from server.api.routes.venue import venue_changed
-from server.venue.registrations import (
+from server.usecases.registrations import (
     RegistrationFileError,
     import_registrations,
     parse_registrations_csv,
     parse_registrations_json,
 )
 from server.venue.report import ImportReport
+from server.web.deps import Organizer, ServicesDep
 
 router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
 
@@ -71,7 +71,7 @@ async def post_registrations(request: Request, services: ServicesDep, _caller: O
     event_id = services.settings.event_id
     try:
         report = await run_in_threadpool(
-            import_registrations, services.engine, event_id, rows, warnings=warnings, services=services
+            import_registrations, services.engine, event_id, rows, warnings=warnings, publish=services.publish
         )
     except LookupError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from server.api.deps import Organizer, Principal, ServicesDep, SessionDep, require
 from server.domain.rules_load import RuleValidationError, dump_rule, parse_rule, venue_problems
 from server.domain.rules_model import Rule
 from server.rules.context import venue_context
@@ -27,6 +26,7 @@ from server.rules.metrics import rule_metrics
 from server.rules.store import latest_rows, row_of, versions_of
 from server.store.models import Role
 from server.store.rules_models import RuleDecision, RuleRow
+from server.web.deps import Organizer, Principal, ServicesDep, SessionDep, require
 
 router = APIRouter(prefix="/api/v1", tags=["rules"])
 RulesCaller = Annotated[Principal, Depends(require(Role.ORGANIZER, Role.EXHIBITOR))]

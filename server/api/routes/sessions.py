@@ -16,10 +16,10 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from edge.protocol import ID_PATTERN
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.api.routes.venue import apply_and_commit, detached
 from server.store.models import AgendaSession, SessionRegistration
 from server.venue.schema import SessionFields, SessionSpec, Venue
+from server.web.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["venue"])
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, ServicesDep, SessionDep
 from server.store.models import NOT_A_SIGHTING, Touchpoint, TouchpointType
+from server.web.deps import Organizer, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/touchpoints", tags=["touchpoints"])
 

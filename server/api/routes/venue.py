@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, SQLModel, col, select
 
 from edge.protocol import MessageKind, topic_for
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep
 from server.api.routes.devices import device_config
 from server.services import Services
 from server.store.models import Device
 from server.venue.importer import apply_venue, export_venue
 from server.venue.report import ImportReport
 from server.venue.schema import Venue, VenueError, parse_venue
+from server.web.deps import Organizer, OrganizerOrStaff, ServicesDep
 
 router = APIRouter(prefix="/api/v1/venue", tags=["venue"])
 T = TypeVar("T")

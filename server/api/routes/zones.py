@@ -16,11 +16,11 @@ from pydantic import ConfigDict
 from sqlmodel import Session, col, select
 
 from edge.protocol import ID_PATTERN
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.api.routes.venue import apply_and_commit, detached, venue_changed
 from server.domain.model import ZoneKind
 from server.store.models import AgendaSession, Device, EnrolmentCode, Visit, Zone
 from server.venue.schema import Venue, ZoneFields, ZoneSpec
+from server.web.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/zones", tags=["venue"])
 
