@@ -18,7 +18,7 @@ from mobile_api.leads import alert_if_hot, lead_json, leads_csv
 from server.store.app_models import ExhibitorUser, Lead, LeadQuestion
 from server.store.models import Attendee, AttendeeRole, Exhibitor
 from server.usecases.leads import capture
-from server.web.deps import ServicesDep, SessionDep
+from server.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/exhibitor", tags=["app: lead capture"])
 
@@ -131,11 +131,11 @@ def booth_me(booth: Booth, session: SessionDep) -> BoothMe:
 
 @router.post("/leads", response_model=Captured, summary="Capture a lead from a badge QR code (idempotent)",
              responses={200: {"description": "Already a lead"}, 201: {"description": "New lead"}})  # fmt: skip
-def capture_lead(body: CaptureIn, booth: Booth, session: SessionDep, services: ServicesDep,
+def capture_lead(body: CaptureIn, booth: Booth, session: SessionDep, runtime: RuntimeDep,
                  response: Response) -> Captured:  # fmt: skip
     badge_id = body.badge_id.strip()
     attendee = session.exec(
-        select(Attendee).where(col(Attendee.badge_id) == badge_id, col(Attendee.event_id) == services.settings.event_id)
+        select(Attendee).where(col(Attendee.badge_id) == badge_id, col(Attendee.event_id) == runtime.settings.event_id)
     ).first()
     if attendee is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no attendee with badge {badge_id!r}")
@@ -145,7 +145,7 @@ def capture_lead(body: CaptureIn, booth: Booth, session: SessionDep, services: S
         session, exhibitor_id=booth.exhibitor_id, attendee=attendee, source=body.source,
         captured_by=booth.actor, assigned_to=booth.user.id if booth.user else None, now=time.time(),
     )  # fmt: skip
-    services.publish(captured.changes)
+    runtime.pipeline.publish(captured.changes)
     lead, created = captured.lead, captured.created
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return Captured(created=created, **lead_json(lead))
@@ -178,7 +178,7 @@ def get_lead(lead_id: int, booth: Booth, session: SessionDep) -> LeadOut:
 
 
 @router.patch("/leads/{lead_id}", response_model=LeadOut, summary="Qualify: rating, notes, answers, assigned rep")
-def qualify(lead_id: int, body: LeadChange, booth: Booth, session: SessionDep, services: ServicesDep) -> LeadOut:
+def qualify(lead_id: int, body: LeadChange, booth: Booth, session: SessionDep, runtime: RuntimeDep) -> LeadOut:
     lead = _lead(session, booth, lead_id)
     changes = body.model_dump(exclude_unset=True)
     if "answers" in changes:
@@ -200,7 +200,7 @@ def qualify(lead_id: int, body: LeadChange, booth: Booth, session: SessionDep, s
     session.add(lead)
     session.commit()
     session.refresh(lead)
-    alert_if_hot(session, services.hub, lead, now)
+    alert_if_hot(session, runtime.hub, lead, now)
     return LeadOut(**lead_json(lead))
 
 

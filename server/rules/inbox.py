@@ -15,9 +15,9 @@ connected, so an app that comes online catches up from here. Use from any API mo
     unsubscribe_push(session, "alice", endpoint)
 
 Live delivery: the rules publish ``{"type": "notification", "notification": {...}}`` on the hub topic
-``attendee:<id>`` (``services.hub.subscribe(...)`` in a WebSocket handler; see
+``attendee:<id>`` (``runtime.hub.subscribe(...)`` in a WebSocket handler; see
 ``server/api/routes/notifications.py`` for a minimal one). Opens and clicks feed journeys and rule metrics
-(mark the attendee's score dirty after them: ``services.scores.mark([attendee_id])``).
+(mark the attendee's score dirty after them: ``runtime.pipeline.scores.mark([attendee_id])``).
 """
 
 from __future__ import annotations

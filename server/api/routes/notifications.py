@@ -28,7 +28,7 @@ from server.rules.inbox import mark_opened, subscribe_push, unsubscribe_push
 from server.rules.webpush import public_key_of
 from server.store.models import ApiToken, Role
 from server.store.rules_models import Notification
-from server.web.deps import Principal, ServicesDep, SessionDep, require
+from server.web.deps import Principal, RuntimeDep, SessionDep, require
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 AttendeeCaller = Annotated[Principal, Depends(require(Role.ATTENDEE))]
@@ -42,24 +42,24 @@ def _attendee(caller: Principal) -> str:
     return caller.subject
 
 
-def _opened(session: Session, services: ServicesDep, caller: Principal, note_id: str, clicked: bool) -> Notification:
+def _opened(session: Session, runtime: RuntimeDep, caller: Principal, note_id: str, clicked: bool) -> Notification:
     attendee_id = _attendee(caller)
-    note = mark_opened(session, attendee_id, note_id, services.now(), clicked=clicked)
+    note = mark_opened(session, attendee_id, note_id, runtime.pipeline.now(), clicked=clicked)
     if note is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"notification {note_id!r} not found")
-    if services.scores is not None:
-        services.scores.mark([attendee_id])
+    if runtime.pipeline.scores is not None:
+        runtime.pipeline.scores.mark([attendee_id])
     return note
 
 
 @router.post("/{note_id}/opened", response_model=Notification, summary="The attendee opened the notification")
-def opened(note_id: str, session: SessionDep, services: ServicesDep, caller: AttendeeCaller) -> Notification:
-    return _opened(session, services, caller, note_id, clicked=False)
+def opened(note_id: str, session: SessionDep, runtime: RuntimeDep, caller: AttendeeCaller) -> Notification:
+    return _opened(session, runtime, caller, note_id, clicked=False)
 
 
 @router.post("/{note_id}/clicked", response_model=Notification, summary="The attendee followed its link")
-def clicked(note_id: str, session: SessionDep, services: ServicesDep, caller: AttendeeCaller) -> Notification:
-    return _opened(session, services, caller, note_id, clicked=True)
+def clicked(note_id: str, session: SessionDep, runtime: RuntimeDep, caller: AttendeeCaller) -> Notification:
+    return _opened(session, runtime, caller, note_id, clicked=True)
 
 
 class SubscriptionKeys(BaseModel):
@@ -74,7 +74,7 @@ class SubscriptionIn(BaseModel):
 
 @router.post("/push-subscriptions", status_code=201, summary="Store this browser's Web Push subscription")
 def add_subscription(
-    body: SubscriptionIn, session: SessionDep, services: ServicesDep, caller: AttendeeCaller
+    body: SubscriptionIn, session: SessionDep, runtime: RuntimeDep, caller: AttendeeCaller
 ) -> dict[str, Any]:
     sub = subscribe_push(session, _attendee(caller), body.endpoint, body.keys.p256dh, body.keys.auth, time.time())
     return {"id": sub.id, "endpoint": sub.endpoint}
@@ -86,8 +86,8 @@ def remove_subscription(endpoint: str, session: SessionDep, caller: AttendeeCall
 
 
 @router.get("/vapid-public-key", summary="The applicationServerKey browsers subscribe with (public)")
-def vapid_public_key(services: ServicesDep) -> dict[str, str]:
-    key = services.settings.vapid_private_key
+def vapid_public_key(runtime: RuntimeDep) -> dict[str, str]:
+    key = runtime.settings.vapid_private_key
     if key is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Web Push is not configured (TOUCHPOINTS_VAPID_PRIVATE_KEY)")
     return {"public_key": public_key_of(key.get_secret_value())}
@@ -109,16 +109,16 @@ def _attendee_of_token(engine: Any, token: str) -> str | None:
 
 @router.websocket("/ws")
 async def stream(websocket: WebSocket, token: str = "") -> None:
-    services = websocket.app.state.services
+    runtime = websocket.app.state.runtime
     # The token's row is read in the thread pool, as the app socket does: a database call on the event loop
     # holds up every other socket of the process while it waits.
-    attendee_id = await run_in_threadpool(_attendee_of_token, services.engine, token) if token else None
+    attendee_id = await run_in_threadpool(_attendee_of_token, runtime.engine, token) if token else None
     if attendee_id is None:
         await websocket.close(code=WS_POLICY_VIOLATION, reason="an attendee token is needed (?token=...)")
         return
     await websocket.accept()
     # In a thread: with scale-out the hub waits for Redis to confirm the channel (never on the event loop).
-    sub = await subscribe_in_thread(services.hub, attendee_topic(attendee_id))
+    sub = await subscribe_in_thread(runtime.hub, attendee_topic(attendee_id))
     receiving: asyncio.Future[str] | None = None
     try:
         await websocket.send_json({"type": "hello", "attendee_id": attendee_id})
@@ -139,6 +139,6 @@ async def stream(websocket: WebSocket, token: str = "") -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        services.hub.unsubscribe(sub)
+        runtime.hub.unsubscribe(sub)
         if receiving is not None:
             receiving.cancel()

@@ -78,7 +78,7 @@ def test_a_device_over_its_rate_is_dead_lettered_while_the_others_go_on(server_s
     publisher = RawPublisher(settings.mqtt_url or "")
     try:
         with TestClient(app) as client:
-            assert app.state.services.ingest.wait_connected(10)
+            assert app.state.runtime.ingest.wait_connected(10)
             s = LiveServer(client, settings, publisher)
             s.publisher.publish_many([(s.topic("tap"), tap(i).to_json()) for i in range(200)])  # door-1 floods
             s.publisher.publish(s.topic("sightings", "booth-1-scanner"), batch(1, [sighting(ALICE_BEACON)]).to_json())
