@@ -93,8 +93,7 @@ class LivePipeline:
     def ingested(self, result: WriteResult) -> None:
         """A committed ingest batch (on ingest's writer thread): booth taps become leads, then the signals go
         on to the live stages, here or on the live worker."""
-        self.booth_leads(result)
-        self._feed(result)
+        _each(("booth leads", partial(self.booth_leads, result)), ("live stages", partial(self._feed, result)))
 
     def _feed(self, result: WriteResult) -> None:
         if self._sink is not None:

@@ -27,6 +27,9 @@ class Recorder:
 
         return call
 
+    def __call__(self, arg: Any = None) -> None:  # a stage that is itself the consumer (booth lead capture)
+        self.__getattr__("__call__")(arg)
+
 
 class BroadcastingHub(Hub):
     def __init__(self) -> None:
@@ -93,3 +96,16 @@ def test_an_erasure_is_announced_as_such_to_the_live_worker():
     hub = BroadcastingHub()
     pipeline([], hub).publish([AttendeeForgotten("a1", erased=True)])
     assert hub.broadcasts == ["erase:a1"]
+
+
+def test_a_failing_booth_lead_capture_does_not_keep_an_ingest_batch_from_the_live_stages(
+    caplog: pytest.LogCaptureFixture,
+):
+    live = pipeline([])
+    live.booth_leads = cast(Any, Recorder("booth leads", [], fail=True))
+    sunk: list[WriteResult] = []
+    live._sink = sunk.append
+    result = WriteResult(presence_taps=[tap("a1")])
+    live.ingested(result)
+    assert sunk == [result]
+    assert "live pipeline: booth leads failed" in caplog.text
