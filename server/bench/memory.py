@@ -77,9 +77,7 @@ def _measure(mqtt_url: str, url: str, *, attendees: int, devices: int, windows: 
         assert runtime.ingest is not None and runtime.ingest.wait_connected(30), "ingest did not connect"
         loaded = rss_mb()
         counter = _Counter()
-        runtime.ingest.listeners.append(
-            lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0))
-        )
+        runtime.ingest.listeners.append(lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0)))
         # Badges are live while they are heard: a badge unheard for presence's away_after_s (20 s of data time)
         # is checked out and forgotten. So the figures are sampled while the stream runs, at the moment the
         # engine tracked the most badges.

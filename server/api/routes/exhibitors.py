@@ -29,9 +29,7 @@ def list_exhibitors(session: SessionDep, runtime: RuntimeDep, _caller: Organizer
 
 
 @router.get("/{exhibitor_id}", response_model=Exhibitor, responses={404: {"description": "no such exhibitor"}})
-def get_exhibitor(
-    exhibitor_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff
-) -> Exhibitor:
+def get_exhibitor(exhibitor_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> Exhibitor:
     exhibitor = session.get(Exhibitor, exhibitor_id)
     if exhibitor is None or exhibitor.event_id != runtime.settings.event_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"exhibitor {exhibitor_id!r} not found")

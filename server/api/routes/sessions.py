@@ -51,9 +51,7 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=AgendaSession, responses=NOT_FOUND)
-def get_session(
-    session_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff
-) -> AgendaSession:
+def get_session(session_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> AgendaSession:
     return _get(session, session_id, runtime.settings.event_id)
 
 
