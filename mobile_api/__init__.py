@@ -16,20 +16,17 @@ if TYPE_CHECKING:
 def install(app: FastAPI) -> None:
     """Add the app's routes, its WebSocket, the NFC lead listener and the PWA's files to ``app``.
 
-    Call after ``app.state.services`` is set and after the server's own routers (the PWA is mounted at
+    Call after ``app.state.runtime`` is set and after the server's own routers (the PWA is mounted at
     ``/app`` and must come after ``/app/v1``).
     """
     from mobile_api.deps import MobileState
-    from mobile_api.leads import NfcLeadCapture
     from mobile_api.routes import agenda, auth, beacons, connections, exhibitor, inbox, legacy_notifications, me, staff
     from mobile_api.static_files import mount_pwa
     from mobile_api.ws import router as ws_router
 
-    services = app.state.services
-    app.state.mobile = MobileState.from_settings(services.settings)
+    runtime = app.state.runtime
+    app.state.mobile = MobileState.from_settings(runtime.settings)
     for module in (auth, me, agenda, inbox, connections, beacons, exhibitor, staff, legacy_notifications):
         app.include_router(module.router)
     app.include_router(ws_router)
-    if services.ingest is not None:
-        services.ingest.listeners.append(NfcLeadCapture(services.engine, services.hub))
     mount_pwa(app)

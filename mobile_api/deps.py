@@ -9,11 +9,11 @@ from fastapi import Depends, HTTPException, Request, status
 
 from mobile_api.auth import family_of_access_token
 from mobile_api.ratelimit import RateLimiter
-from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.core.config import Settings
 from server.mail import Mailer, mailer_from_settings
 from server.store.app_models import AccountKind, ExhibitorUser, ExhibitorUserRole
 from server.store.models import Attendee, Role
+from server.web.deps import Principal, RuntimeDep, SessionDep, require
 
 # Sign-in codes: a person asks once, maybe twice; a script asking for codes for many addresses is throttled
 # by address and by client. 3 at once, then one a minute per address.
@@ -57,12 +57,12 @@ def limited(limiter: RateLimiter, key: str, what: str) -> None:
 
 
 def current_attendee(
-    principal: Annotated[Principal, Depends(require(Role.ATTENDEE))], session: SessionDep, services: ServicesDep
+    principal: Annotated[Principal, Depends(require(Role.ATTENDEE))], session: SessionDep, runtime: RuntimeDep
 ) -> Attendee:
     if principal.role != Role.ATTENDEE or not principal.subject:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs an attendee's token (sign in with the app)")
     attendee = session.get(Attendee, principal.subject)
-    if attendee is None or attendee.event_id != services.settings.event_id:
+    if attendee is None or attendee.event_id != runtime.settings.event_id:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "this attendee no longer exists")
     return attendee
 

@@ -40,7 +40,7 @@ from starlette.concurrency import run_in_threadpool
 from mobile_api.routes.inbox import missed_since_topic, notification_json
 from server.core.security import hash_token
 from server.live.hub import subscribe_in_thread
-from server.services import Services
+from server.runtime import Runtime
 from server.store.models import ApiToken, Role
 
 router = APIRouter()
@@ -64,8 +64,8 @@ class Listener:
     topic: str
 
 
-def _authenticate(services: Services, token: str) -> Listener | None:
-    with Session(services.engine) as session:
+def _authenticate(runtime: Runtime, token: str) -> Listener | None:
+    with Session(runtime.engine) as session:
         row = session.exec(select(ApiToken).where(col(ApiToken.token_hash) == hash_token(token))).first()
     if row is None or not _valid(row) or not row.subject:
         return None
@@ -80,16 +80,16 @@ def _valid(row: ApiToken) -> bool:
     return row.revoked_at is None and (row.expires_at is None or row.expires_at > time.time())
 
 
-def _still_valid(services: Services, listener: Listener) -> bool:
-    with Session(services.engine) as session:
+def _still_valid(runtime: Runtime, listener: Listener) -> bool:
+    with Session(runtime.engine) as session:
         row = session.get(ApiToken, listener.token_id) if listener.token_id is not None else None
     return row is not None and _valid(row)
 
 
-def _missed(services: Services, topic: str, last_id: str | None, since: float | None) -> list[dict[str, Any]]:
+def _missed(runtime: Runtime, topic: str, last_id: str | None, since: float | None) -> list[dict[str, Any]]:
     if last_id is None and since is None:
         return []  # a first connection: the client reads the inbox over HTTP, then resumes from its newest id
-    with Session(services.engine) as session:
+    with Session(runtime.engine) as session:
         return [notification_json(n) for n in missed_since_topic(session, topic, last_id, since)]
 
 
@@ -104,9 +104,9 @@ async def app_socket(ws: WebSocket) -> None:
 
 async def serve_socket(ws: WebSocket, *, legacy: bool) -> None:
     """The one notification socket; ``legacy`` speaks the old ``/api/v1/notifications/ws`` dialect."""
-    services: Services = ws.app.state.services
+    runtime: Runtime = ws.app.state.runtime
     if legacy:
-        await _serve_legacy(ws, services)
+        await _serve_legacy(ws, runtime)
         return
     heartbeat_s: float = getattr(ws.app.state.mobile, "heartbeat_s", HEARTBEAT_S)
     await ws.accept()
@@ -125,7 +125,7 @@ async def serve_socket(ws: WebSocket, *, legacy: bool) -> None:
                 return
             token, last_id = first["token"], first.get("last_id") or last_id
             since_text = first.get("since", since_text)
-        listener = await run_in_threadpool(_authenticate, services, token)
+        listener = await run_in_threadpool(_authenticate, runtime, token)
         if listener is None:
             await ws.close(CLOSE_AUTH, "invalid or expired token")
             return
@@ -133,37 +133,37 @@ async def serve_socket(ws: WebSocket, *, legacy: bool) -> None:
             since = float(since_text) if since_text is not None else None
         except ValueError:
             since = None
-        await _serve(ws, services, listener, str(last_id) if last_id else None, since, heartbeat_s)
+        await _serve(ws, runtime, listener, str(last_id) if last_id else None, since, heartbeat_s)
     except WebSocketDisconnect:
         return
 
 
-async def _serve_legacy(ws: WebSocket, services: Services) -> None:
+async def _serve_legacy(ws: WebSocket, runtime: Runtime) -> None:
     token = ws.query_params.get("token")
-    listener = await run_in_threadpool(_authenticate, services, token) if token else None
+    listener = await run_in_threadpool(_authenticate, runtime, token) if token else None
     if listener is None or not listener.topic.startswith("attendee:"):
         await ws.close(code=LEGACY_CLOSE_POLICY, reason="an attendee token is needed (?token=...)")
         return
     await ws.accept()
-    sub = await subscribe_in_thread(services.hub, listener.topic)
+    sub = await subscribe_in_thread(runtime.hub, listener.topic)
     try:
         await _send(ws, {"type": "hello", "attendee_id": listener.topic.removeprefix("attendee:")})
         # No heartbeat: the old clients never answered pings, and took the first message after hello as a push.
-        await _pump(ws, services, listener, sub, set(), math.inf, slow_code=LEGACY_CLOSE_SLOW)
+        await _pump(ws, runtime, listener, sub, set(), math.inf, slow_code=LEGACY_CLOSE_SLOW)
     except WebSocketDisconnect:
         return
     finally:
-        services.hub.unsubscribe(sub)
+        runtime.hub.unsubscribe(sub)
 
 
-async def _serve(ws: WebSocket, services: Services, listener: Listener, last_id: str | None, since: float | None,
+async def _serve(ws: WebSocket, runtime: Runtime, listener: Listener, last_id: str | None, since: float | None,
                  heartbeat_s: float) -> None:  # fmt: skip
     # Before reading the inbox: nothing falls in between. In a thread: with scale-out the hub waits for Redis
     # to confirm the channel, which must not stall the loop's other connections.
-    sub = await subscribe_in_thread(services.hub, listener.topic)
+    sub = await subscribe_in_thread(runtime.hub, listener.topic)
     try:
         await _send(ws, {"type": "hello", "topic": listener.topic, "heartbeat_s": heartbeat_s})
-        replayed = await run_in_threadpool(_missed, services, listener.topic, last_id, since)
+        replayed = await run_in_threadpool(_missed, runtime, listener.topic, last_id, since)
         sent: set[str] = set()
         for note in replayed:
             await _send(ws, {"type": "notification", "notification": note, "replayed": True})
@@ -171,12 +171,12 @@ async def _serve(ws: WebSocket, services: Services, listener: Listener, last_id:
         await _send(
             ws, {"type": "replayed", "count": len(replayed), "last_id": replayed[-1]["id"] if replayed else last_id}
         )
-        await _pump(ws, services, listener, sub, sent, heartbeat_s)
+        await _pump(ws, runtime, listener, sub, sent, heartbeat_s)
     finally:
-        services.hub.unsubscribe(sub)
+        runtime.hub.unsubscribe(sub)
 
 
-async def _pump(ws: WebSocket, services: Services, listener: Listener, sub: Any, sent: set[str],
+async def _pump(ws: WebSocket, runtime: Runtime, listener: Listener, sub: Any, sent: set[str],
                 heartbeat_s: float, slow_code: int = CLOSE_SLOW) -> None:  # fmt: skip
     last_heard = time.monotonic()
     closed = asyncio.Event()
@@ -217,7 +217,7 @@ async def _pump(ws: WebSocket, services: Services, listener: Listener, sub: Any,
                 await ws.close(CLOSE_HEARTBEAT, "no pong: connection considered dead")
                 return
             if now >= next_ping:
-                if not await run_in_threadpool(_still_valid, services, listener):
+                if not await run_in_threadpool(_still_valid, runtime, listener):
                     await ws.close(CLOSE_AUTH, "token expired or signed out")
                     return
                 await _send(ws, {"type": "ping", "at": time.time()})

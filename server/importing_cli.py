@@ -89,7 +89,7 @@ def import_registrations_command(
     """Import registrations row by row: bad rows are reported with their line, good rows imported."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from server.venue.registrations import (
+    from server.usecases.registrations import (
         RegistrationFileError,
         import_registrations,
         parse_registrations_csv,

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlmodel import col, select
 
 from mobile_api.deps import Me
-from server.api.deps import ServicesDep, SessionDep
 from server.store.models import AgendaSession, SessionRegistration, Touchpoint, TouchpointType, Zone
+from server.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/agenda", tags=["app: agenda"])
 
@@ -32,14 +32,14 @@ class Bookmark(BaseModel):
 
 
 @router.get("", response_model=list[AgendaItem], summary="All sessions in time order, with my bookmarks")
-def agenda(me: Me, session: SessionDep, services: ServicesDep) -> list[AgendaItem]:
-    zones = {z.id: z.name for z in session.exec(select(Zone).where(col(Zone.event_id) == services.settings.event_id))}
+def agenda(me: Me, session: SessionDep, runtime: RuntimeDep) -> list[AgendaItem]:
+    zones = {z.id: z.name for z in session.exec(select(Zone).where(col(Zone.event_id) == runtime.settings.event_id))}
     mine = set(
         session.exec(select(SessionRegistration.session_id).where(col(SessionRegistration.attendee_id) == me.id))
     )
     rows = session.exec(
         select(AgendaSession)
-        .where(col(AgendaSession.event_id) == services.settings.event_id)
+        .where(col(AgendaSession.event_id) == runtime.settings.event_id)
         .order_by(col(AgendaSession.starts_at), col(AgendaSession.title))
     )
     return [
@@ -57,9 +57,9 @@ def agenda(me: Me, session: SessionDep, services: ServicesDep) -> list[AgendaIte
     ]
 
 
-def _session_or_404(session: SessionDep, services: ServicesDep, session_id: str) -> AgendaSession:
+def _session_or_404(session: SessionDep, runtime: RuntimeDep, session_id: str) -> AgendaSession:
     found = session.get(AgendaSession, session_id)
-    if found is None or found.event_id != services.settings.event_id:
+    if found is None or found.event_id != runtime.settings.event_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"session {session_id!r} not found")
     return found
 
@@ -70,8 +70,8 @@ def _app_action(me: Me, action: str, ref: str, now: float) -> Touchpoint:
 
 
 @router.put("/{session_id}/bookmark", response_model=Bookmark, summary="Bookmark a session (idempotent)")
-def bookmark(session_id: str, me: Me, session: SessionDep, services: ServicesDep) -> Bookmark:
-    _session_or_404(session, services, session_id)
+def bookmark(session_id: str, me: Me, session: SessionDep, runtime: RuntimeDep) -> Bookmark:
+    _session_or_404(session, runtime, session_id)
     if session.get(SessionRegistration, (me.id, session_id)) is None:
         now = time.time()
         session.add(SessionRegistration(attendee_id=me.id, session_id=session_id, registered_at=now))
@@ -81,8 +81,8 @@ def bookmark(session_id: str, me: Me, session: SessionDep, services: ServicesDep
 
 
 @router.delete("/{session_id}/bookmark", response_model=Bookmark, summary="Remove a bookmark (idempotent)")
-def unbookmark(session_id: str, me: Me, session: SessionDep, services: ServicesDep) -> Bookmark:
-    _session_or_404(session, services, session_id)
+def unbookmark(session_id: str, me: Me, session: SessionDep, runtime: RuntimeDep) -> Bookmark:
+    _session_or_404(session, runtime, session_id)
     row = session.get(SessionRegistration, (me.id, session_id))
     if row is not None:
         session.delete(row)

@@ -25,10 +25,10 @@ from mobile_api.auth import (
     sign_out_everywhere,
 )
 from mobile_api.deps import MobileDep, MobileState, limited
-from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.mail import MailError
 from server.store.app_models import AccountKind, ExhibitorUser
 from server.store.models import Attendee, Role
+from server.web.deps import Principal, RuntimeDep, SessionDep, require
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/app/v1", tags=["app: sign-in"])
@@ -134,19 +134,19 @@ def _user_by_email(session: Session, email: str) -> ExhibitorUser | None:
 
 
 @router.post("/auth/code", response_model=CodeSent, status_code=202, summary="Email me a sign-in code")
-def request_code(body: CodeRequest, request: Request, session: SessionDep, services: ServicesDep,
+def request_code(body: CodeRequest, request: Request, session: SessionDep, runtime: RuntimeDep,
                  mobile: MobileDep) -> CodeSent:  # fmt: skip
-    attendee = _attendee_by_email(session, services.settings.event_id, body.email)
+    attendee = _attendee_by_email(session, runtime.settings.event_id, body.email)
     return _send_code(mobile, request, body.email, attendee.id if attendee else None, AccountKind.ATTENDEE,
-                      session, services.settings.event_id)  # fmt: skip
+                      session, runtime.settings.event_id)  # fmt: skip
 
 
 @router.post("/auth/token", response_model=Tokens, summary="Exchange a sign-in code for tokens")
-def redeem(body: CodeRedeem, session: SessionDep, services: ServicesDep) -> Tokens:
+def redeem(body: CodeRedeem, session: SessionDep, runtime: RuntimeDep) -> Tokens:
     now = time.time()
     subject = None
     if body.login_id is None and body.email is not None:
-        attendee = _attendee_by_email(session, services.settings.event_id, body.email)
+        attendee = _attendee_by_email(session, runtime.settings.event_id, body.email)
         if attendee is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "no valid sign-in code for this address")
         subject = attendee.id
@@ -160,11 +160,11 @@ def redeem(body: CodeRedeem, session: SessionDep, services: ServicesDep) -> Toke
 
 @router.post("/exhibitor/auth/code", response_model=CodeSent, status_code=202, tags=["app: lead capture"],
              summary="Email booth staff a sign-in code")  # fmt: skip
-def request_staff_code(body: CodeRequest, request: Request, session: SessionDep, services: ServicesDep,
+def request_staff_code(body: CodeRequest, request: Request, session: SessionDep, runtime: RuntimeDep,
                        mobile: MobileDep) -> CodeSent:  # fmt: skip
     user = _user_by_email(session, body.email)
     return _send_code(mobile, request, body.email, str(user.id) if user else None, AccountKind.EXHIBITOR_USER,
-                      session, services.settings.event_id)  # fmt: skip
+                      session, runtime.settings.event_id)  # fmt: skip
 
 
 @router.post("/exhibitor/auth/token", response_model=Tokens, tags=["app: lead capture"],
@@ -190,9 +190,9 @@ def redeem_staff(body: CodeRedeem, session: SessionDep) -> Tokens:
 
 @router.post("/auth/kiosk", response_model=KioskCode, status_code=201,
              summary="Badge tapped at a sign-in kiosk: a one-time code for that attendee's phone")  # fmt: skip
-def kiosk(body: KioskIn, session: SessionDep, services: ServicesDep,
+def kiosk(body: KioskIn, session: SessionDep, runtime: RuntimeDep,
           _caller: Annotated[Principal, Depends(require(Role.STAFF, Role.DEVICE))]) -> KioskCode:  # fmt: skip
-    badge = services.directory.badge_by_tap(body.uid or "", body.badge_id)
+    badge = runtime.directory.badge_by_tap(body.uid or "", body.badge_id)
     attendee = session.get(Attendee, badge.attendee_id) if badge else None
     if attendee is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "this badge is not registered")

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from mobile_api.consent import consents_of
 from mobile_api.deps import Me
-from server.api.deps import ServicesDep, SessionDep
 from server.store.models import Attendee
 from server.store.rules_models import AttendeeConnection, ConnectionStatus
+from server.usecases.consent import consents_of
+from server.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/me/connections", tags=["app: connections"])
 
@@ -82,7 +82,7 @@ def list_connections(me: Me, session: SessionDep) -> list[ConnectionOut]:
 
 @router.post("", response_model=ConnectionOut, status_code=201,
              summary="Ask to connect (accepts at once if they had asked me)")  # fmt: skip
-def connect(body: ConnectIn, me: Me, session: SessionDep, services: ServicesDep) -> ConnectionOut:
+def connect(body: ConnectIn, me: Me, session: SessionDep, runtime: RuntimeDep) -> ConnectionOut:
     if not consents_of(session, me)["networking"]:
         raise HTTPException(status.HTTP_409_CONFLICT, "turn on networking in your consent settings first")
     if body.attendee_id:
@@ -97,7 +97,7 @@ def connect(body: ConnectIn, me: Me, session: SessionDep, services: ServicesDep)
     row = _find(session, me.id, other.id)
     if row is None:
         first, second = _pair(me.id, other.id)
-        row = AttendeeConnection(event_id=services.settings.event_id, attendee_a=first, attendee_b=second,
+        row = AttendeeConnection(event_id=runtime.settings.event_id, attendee_a=first, attendee_b=second,
                                  requested_by=me.id, requested_at=now)  # fmt: skip
     elif row.status == ConnectionStatus.PENDING.value and row.requested_by != me.id:
         row.status, row.accepted_at = ConnectionStatus.ACCEPTED.value, now  # they asked first: both agree now

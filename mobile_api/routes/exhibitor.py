@@ -14,11 +14,12 @@ from pydantic import BaseModel, Field, model_validator
 from sqlmodel import Session, col, select
 
 from mobile_api.deps import Booth
-from mobile_api.leads import alert_if_hot, capture, lead_json, lead_score_of, leads_csv
-from server.api.deps import ServicesDep, SessionDep
-from server.live.journeys import Models
+from mobile_api.leads import alert_if_hot, lead_json, lead_score_of, leads_csv
 from server.store.app_models import ExhibitorUser, Lead, LeadQuestion
+from server.store.journeys import Models
 from server.store.models import Attendee, AttendeeRole, Exhibitor
+from server.usecases.leads import capture
+from server.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/app/v1/exhibitor", tags=["app: lead capture"])
 
@@ -134,22 +135,22 @@ def booth_me(booth: Booth, session: SessionDep) -> BoothMe:
 
 @router.post("/leads", response_model=Captured, summary="Capture a lead from a badge QR code (idempotent)",
              responses={200: {"description": "Already a lead"}, 201: {"description": "New lead"}})  # fmt: skip
-def capture_lead(body: CaptureIn, booth: Booth, session: SessionDep, services: ServicesDep,
+def capture_lead(body: CaptureIn, booth: Booth, session: SessionDep, runtime: RuntimeDep,
                  response: Response) -> Captured:  # fmt: skip
     badge_id = body.badge_id.strip()
     attendee = session.exec(
-        select(Attendee).where(col(Attendee.badge_id) == badge_id, col(Attendee.event_id) == services.settings.event_id)
+        select(Attendee).where(col(Attendee.badge_id) == badge_id, col(Attendee.event_id) == runtime.settings.event_id)
     ).first()
     if attendee is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no attendee with badge {badge_id!r}")
     if str(attendee.role) == AttendeeRole.STAFF.value:
         raise HTTPException(422, "event staff badges are not leads")
-    lead, created = capture(
-        session, services.hub, exhibitor_id=booth.exhibitor_id, attendee=attendee, source=body.source,
+    captured = capture(
+        session, exhibitor_id=booth.exhibitor_id, attendee=attendee, source=body.source,
         captured_by=booth.actor, assigned_to=booth.user.id if booth.user else None, now=time.time(),
     )  # fmt: skip
-    if created and services.scores is not None:
-        services.scores.mark([attendee.id])
+    runtime.pipeline.publish(captured.changes)
+    lead, created = captured.lead, captured.created
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return Captured(created=created, **lead_json(lead))
 
@@ -176,14 +177,15 @@ def export_leads(booth: Booth, session: SessionDep) -> Response:
 
 
 @router.get("/leads/{lead_id}", response_model=LeadOut, summary="One lead, with its lead score as of now")
-def get_lead(lead_id: int, booth: Booth, session: SessionDep, services: ServicesDep) -> LeadOut:
+def get_lead(lead_id: int, booth: Booth, session: SessionDep, runtime: RuntimeDep) -> LeadOut:
     lead = _lead(session, booth, lead_id)
-    models = services.scores.models if services.scores is not None else Models.defaults()
-    return LeadOut(**lead_json(lead), lead_score=lead_score_of(session, lead, models, services.now()))
+    scores = runtime.pipeline.scores
+    models = scores.models if scores is not None else Models.defaults()
+    return LeadOut(**lead_json(lead), lead_score=lead_score_of(session, lead, models, runtime.pipeline.now()))
 
 
 @router.patch("/leads/{lead_id}", response_model=LeadOut, summary="Qualify: rating, notes, answers, assigned rep")
-def qualify(lead_id: int, body: LeadChange, booth: Booth, session: SessionDep, services: ServicesDep) -> LeadOut:
+def qualify(lead_id: int, body: LeadChange, booth: Booth, session: SessionDep, runtime: RuntimeDep) -> LeadOut:
     lead = _lead(session, booth, lead_id)
     changes = body.model_dump(exclude_unset=True)
     if "answers" in changes:
@@ -205,7 +207,7 @@ def qualify(lead_id: int, body: LeadChange, booth: Booth, session: SessionDep, s
     session.add(lead)
     session.commit()
     session.refresh(lead)
-    alert_if_hot(session, services.hub, lead, now)
+    alert_if_hot(session, runtime.hub, lead, now)
     return LeadOut(**lead_json(lead))
 
 

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from mobile_api.deps import Me
-from server.api.deps import ServicesDep, SessionDep
 from server.rules.delivery import attendee_topic
 from server.rules.inbox import (
     mark_clicked,
@@ -22,6 +21,7 @@ from server.rules.inbox import (
     unsubscribe_push,
 )
 from server.store.rules_models import Notification
+from server.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/app/v1", tags=["app: notifications"])
 
@@ -94,15 +94,15 @@ ACTIONS = {"read": mark_read, "open": mark_opened, "click": mark_clicked, "dismi
 
 @router.post("/me/notifications/{notification_id}/{action}", response_model=NotificationOut,
              summary="Mark a notification read, opened, clicked or dismissed (idempotent)")  # fmt: skip
-def act(notification_id: str, action: str, me: Me, session: SessionDep, services: ServicesDep) -> NotificationOut:
+def act(notification_id: str, action: str, me: Me, session: SessionDep, runtime: RuntimeDep) -> NotificationOut:
     mark = ACTIONS.get(action)
     if mark is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown action {action!r}: use {', '.join(ACTIONS)}")
     note = mark(session, me.id, notification_id, time.time())
     if note is None:  # not found, or someone else's: the same answer, so ids cannot be probed
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"notification {notification_id!r} not found")
-    if action in ("open", "click") and services.scores is not None:
-        services.scores.mark([me.id])
+    if action in ("open", "click") and runtime.pipeline.scores is not None:
+        runtime.pipeline.scores.mark([me.id])
     return NotificationOut(**notification_json(note))
 
 
@@ -131,8 +131,8 @@ class PushConfig(BaseModel):
 
 
 @router.get("/push/config", response_model=PushConfig, summary="The VAPID public key to subscribe with")
-def push_config(services: ServicesDep) -> PushConfig:
-    key = services.settings.vapid_private_key
+def push_config(runtime: RuntimeDep) -> PushConfig:
+    key = runtime.settings.vapid_private_key
     if key is None:
         return PushConfig(enabled=False, public_key=None)
     from server.rules.webpush import public_key_of

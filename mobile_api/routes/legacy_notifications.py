@@ -22,7 +22,7 @@ from starlette import status
 from mobile_api.deps import Me
 from mobile_api.routes.inbox import Unsubscribe, unregister_push
 from mobile_api.ws import serve_socket
-from server.api.deps import SessionDep
+from server.web.deps import SessionDep
 
 OLD = "/api/v1/notifications"
 REMOVED_IN = "0.2.0"

@@ -9,12 +9,12 @@ import orjson
 from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, Field
 
-from mobile_api.consent import PURPOSES, consent_history, consents_of, set_consents
 from mobile_api.deps import Me
-from mobile_api.erasure import erase, export, forget_everywhere
 from mobile_api.qr import qr_svg
-from server.api.deps import ServicesDep, SessionDep
-from server.api.journey_view import JourneyOut, journey_view
+from server.usecases.consent import PURPOSES, consent_history, consents_of, set_consents
+from server.usecases.erasure import erase, erased, export
+from server.web.deps import RuntimeDep, SessionDep
+from server.web.journey_view import JourneyOut, journey_view
 
 router = APIRouter(prefix="/app/v1/me", tags=["app: me"])
 
@@ -121,22 +121,22 @@ def get_consent(me: Me, session: SessionDep) -> ConsentOut:
 
 
 @router.put("/consent", response_model=ConsentOut, summary="Grant or withdraw consent (takes effect at once)")
-def put_consent(body: ConsentChange, me: Me, session: SessionDep, services: ServicesDep) -> ConsentOut:
+def put_consent(body: ConsentChange, me: Me, session: SessionDep, runtime: RuntimeDep) -> ConsentOut:
     changes = {k: v for k, v in body.model_dump().items() if v is not None and k in PURPOSES}
     if not changes:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"name at least one purpose: {', '.join(PURPOSES)}")
-    set_consents(session, services, me, changes, "app", time.time())
+    runtime.pipeline.publish(set_consents(session, me, changes, "app", time.time()).changes)
     return get_consent(me, session)
 
 
 @router.get("/journey", response_model=JourneyOut, summary="My journey: the timeline organizers see, about me")
-def my_journey(me: Me, session: SessionDep, services: ServicesDep) -> JourneyOut:
-    return journey_view(session, services, me)
+def my_journey(me: Me, session: SessionDep, runtime: RuntimeDep) -> JourneyOut:
+    return journey_view(session, runtime, me)
 
 
 @router.get("/export", summary="Everything stored about me, as JSON (right of access)")
-def export_me(me: Me, session: SessionDep, services: ServicesDep) -> Response:
-    body = {"exported_at": time.time(), "event_id": services.settings.event_id, **export(session, me)}
+def export_me(me: Me, session: SessionDep, runtime: RuntimeDep) -> Response:
+    body = {"exported_at": time.time(), "event_id": runtime.settings.event_id, **export(session, me)}
     return Response(orjson.dumps(body), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="touchpoints-{me.id}.json"'})  # fmt: skip
 
@@ -149,8 +149,8 @@ class Erased(BaseModel):
 
 
 @router.delete("", response_model=Erased, summary="Delete my account and every record about me (erasure)")
-def delete_me(me: Me, session: SessionDep, services: ServicesDep) -> Erased:
+def delete_me(me: Me, session: SessionDep, runtime: RuntimeDep) -> Erased:
     attendee_id = me.id
-    counts = erase(session, me, services.settings.salesforce_erasure)
-    forget_everywhere(services, attendee_id)
+    counts = erase(session, me, runtime.settings.salesforce_erasure)
+    runtime.pipeline.publish(erased(attendee_id))
     return Erased(erased=counts)

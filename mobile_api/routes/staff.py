@@ -12,9 +12,9 @@ from sqlmodel import Session, col, select
 from mobile_api.auth import sign_out_everywhere
 from mobile_api.deps import BoothAdmin
 from mobile_api.routes.auth import Email
-from server.api.deps import Organizer, SessionDep
 from server.store.app_models import AccountKind, ExhibitorUser, ExhibitorUserRole
 from server.store.models import Exhibitor
+from server.web.deps import Organizer, SessionDep
 
 router = APIRouter(prefix="/app/v1", tags=["app: exhibitor staff"])
 

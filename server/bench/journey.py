@@ -113,9 +113,9 @@ def _other_touchpoints(conn: Connection, attendees: int, hours: float, rng: rand
 
 def _load_all(engine: Any, attendees: int, rounds: int) -> dict[str, float]:
     """Every attendee's journey ``rounds`` times through the real ``load_journey``: loads/s and p50 ms."""
-    from server.live.journeys import load_journey
-    from server.live.venue import load_venue
+    from server.store.journeys import load_journey
     from server.store.models import Attendee
+    from server.store.venue import load_venue
 
     session = Session(engine)
     venue = load_venue(session, EVENT)

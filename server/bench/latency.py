@@ -199,7 +199,7 @@ def _ingest_worker(settings: Any, port: int, ready: Any, stop: Any) -> None:
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    ingest = app.state.services.ingest
+    ingest = app.state.runtime.ingest
     if ingest is not None and ingest.wait_connected(30):
         ready.set()
     stop.wait()
@@ -254,9 +254,9 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    services = app.state.services
-    assert services.rules is not None and services.presence is not None
-    assert workers or (services.ingest is not None and services.ingest.wait_connected(10))
+    runtime = app.state.runtime
+    assert runtime.pipeline.rules is not None and runtime.pipeline.presence is not None
+    assert workers or (runtime.ingest is not None and runtime.ingest.wait_connected(10))
     for index in range(workers):
         worker_settings = load_settings(**common, mqtt_client_id=f"bench-w{index}-{uuid.uuid4().hex[:6]}",
                                         var_dir=tmp / f"var-{index}", live_enabled=False)  # fmt: skip
@@ -269,11 +269,11 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
             raise RuntimeError(f"ingest worker {index} did not connect")
     # Counted where signals reach the live pipeline: after the commit in one process, off the stream with workers.
     ingested = [0]
-    services.live_listeners.append(lambda result: ingested.__setitem__(0, ingested[0] + len(result.presence_sightings)))
     probes_by_id: dict[str, _Probe] = {}
 
     def on_commit(result: Any) -> None:
         now = time.time()
+        ingested[0] += len(result.presence_sightings)
         for sighting in result.presence_sightings:
             probe = probes_by_id.get(sighting.attendee_id)
             if probe is not None:
@@ -286,8 +286,8 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
             if probe is not None and isinstance(event, VisitStarted) and probe.visit_at is None:
                 probe.visit_at, probe.visit_started = now, event.visit.started_at
 
-    services.live_listeners.append(on_commit)
-    services.presence.listeners.insert(0, on_visits)  # before the rules see them
+    runtime.pipeline.probe = on_commit
+    runtime.pipeline.presence.listeners.insert(0, on_visits)  # before the rules see them
     headers = {"Authorization": f"Bearer {ADMIN}"}
     import httpx
 
@@ -326,16 +326,16 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
         data = {**rule, "version": version, "name": f"Booth 0 welcome v{version}"}
         from server.domain.rules.parse import parse_rule
 
-        with Session(services.engine) as s:
+        with Session(runtime.engine) as s:
             s.add(row_of(parse_rule(data), EVENT, "bench", time.time()))
             s.commit()
         committed = time.perf_counter()
-        services.rules.rules_changed()
+        runtime.pipeline.rules.rules_changed()
         deadline = committed + 10
         while time.perf_counter() < deadline:
-            active = {r.id: r.version for r in services.rules.engine.rules}
+            active = {r.id: r.version for r in runtime.pipeline.rules.engine.rules}
             if active.get("bench-booth-0") == version:
-                edit_ms.append((services.rules.rules_loaded_at - committed) * 1000)
+                edit_ms.append((runtime.pipeline.rules.rules_loaded_at - committed) * 1000)
                 return
             time.sleep(0.0005)
 
@@ -378,12 +378,12 @@ def _run(mqtt_url: str, database_url: str, probes: int, rate: float, background:
         child.join(30)
     server.should_exit = True
     time.sleep(2)
-    services.engine.dispose()
+    runtime.engine.dispose()
 
     latencies = [ms for p in plan if (ms := _latency_ms(p, min_visit)) is not None]
     stages = [st for p in plan if (st := _stages_ms(p, min_visit)) is not None]
     throughput = measure_rule_throughput(rules=1000)
-    with Session(services.engine) as s:
+    with Session(runtime.engine) as s:
         versions = len(list(s.exec(RuleRow.__table__.select())))  # type: ignore[attr-defined]
     return {
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,

@@ -73,13 +73,11 @@ def _measure(mqtt_url: str, url: str, *, attendees: int, devices: int, windows: 
         while not server.started and time.monotonic() < started + STARTUP_TIMEOUT_S:
             time.sleep(0.05)
         startup_s = time.monotonic() - started
-        services = app.state.services
-        assert services.ingest is not None and services.ingest.wait_connected(30), "ingest did not connect"
+        runtime = app.state.runtime
+        assert runtime.ingest is not None and runtime.ingest.wait_connected(30), "ingest did not connect"
         loaded = rss_mb()
         counter = _Counter()
-        services.ingest.listeners.append(
-            lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0))
-        )
+        runtime.ingest.listeners.append(lambda r: counter.add(sum(r.stored.values()), r.touchpoints.get("sighting", 0)))
         # Badges are live while they are heard: a badge unheard for presence's away_after_s (20 s of data time)
         # is checked out and forgotten. So the figures are sampled while the stream runs, at the moment the
         # engine tracked the most badges.
@@ -88,7 +86,7 @@ def _measure(mqtt_url: str, url: str, *, attendees: int, devices: int, windows: 
 
         def sample() -> None:
             while not done.wait(SAMPLE_S):
-                tracked = len(services.presence.engine._badges) if services.presence is not None else 0
+                tracked = len(runtime.pipeline.presence.engine._badges) if runtime.pipeline.presence is not None else 0
                 if tracked >= most["tracked"]:
                     most.update(tracked=tracked, rss=rss_mb())
 

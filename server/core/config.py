@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         description="Bootstrap organizer token. Unset: one is generated into var_dir/admin-token and printed.",
     )
 
-    # --- attendee app (mobile_api): sign-in codes by email
+    # --- attendee app (/app/v1): sign-in codes by email
     smtp_url: str | None = Field(
         default=None,
         description=(

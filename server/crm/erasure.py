@@ -15,7 +15,7 @@ Whatever the policy, a matched Contact (the sales team's own record, which we on
 own fields: we clear the engagement fields we wrote and delete the CampaignMember and Tasks we created.
 
 The same outbox carries one instruction that is not an erasure: ``redact_contact``, written by
-:func:`enqueue_crm_redaction` when the attendee withdraws ``share_contact`` (mobile_api/consent.py). The sync
+:func:`enqueue_crm_redaction` when the attendee withdraws ``share_contact`` (server/usecases/consent.py). The sync
 stops sending the person at once, but their Lead already holds the contact details they no longer share:
 the drain overwrites the Lead's contact fields as the booth app redacts a lead (name, email, company, title,
 country; placeholders where Salesforce requires a value) and keeps the engagement. A matched Contact is the

@@ -21,9 +21,9 @@ from server.crm.opportunity import OpportunityFacts, qualified
 from server.domain import model as domain
 from server.domain.attendance import session_attendance
 from server.domain.journey import build_journey, summarize
-from server.live.journeys import journey_signals
-from server.live.venue import Venue, load_venue
+from server.store.journeys import journey_signals
 from server.store.models import NOT_A_SIGHTING, Attendee, AttendeeRole, AttendeeScore, Event, Touchpoint, Visit
+from server.store.venue import Venue, load_venue
 
 # Entries that prove the attendee came (a push sent to someone who stayed home proves nothing).
 PRESENT_KINDS = frozenset(

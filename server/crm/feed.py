@@ -22,7 +22,7 @@ from server.crm.state import save_states
 from server.store.crm_models import CrmSyncState
 
 if TYPE_CHECKING:
-    from server.live.journeys import ScoreChange
+    from server.store.journeys import ScoreChange
 
 SCORE_STEP = 1.0  # a score that moved less than a point is not worth an API call; stage or grade changes are
 LEAD_OVERLAP_S = 5.0  # re-read leads this far behind the watermark: transactions commit out of timestamp order

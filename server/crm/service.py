@@ -1,6 +1,6 @@
 """Wiring the sync into a running server: build it from settings, its metrics, start and stop.
 
-Called by the composition root (server/app.py). The metrics are read at scrape time from the store (outbox
+Called by the live pipeline (server/pipeline.py). The metrics are read at scrape time from the store (outbox
 depth, lag, records per status), so every server process reports the same truth.
 """
 
@@ -139,10 +139,11 @@ def crm_metrics(registry: CollectorRegistry, engine: Engine) -> CrmMetrics:
     return _METRICS[registry]
 
 
-def start_crm(services: Any) -> CrmSync | None:
-    """Start the worker when enabled; metrics are registered either way (the outbox fills regardless)."""
-    settings = services.settings
-    metrics = crm_metrics(services.metrics.registry, services.engine)
+def start_crm(settings: Any, engine: Engine, registry: CollectorRegistry, now: Callable[[], float]) -> CrmSync | None:
+    """Start the worker when enabled; metrics are registered either way (the outbox fills regardless).
+
+    Called by the live pipeline (server/pipeline.py), which also feeds rescoring into the outbox."""
+    metrics = crm_metrics(registry, engine)
     emulator = None
     if settings.salesforce_emulator:  # demo: a local org over HTTPS, the sync pointed at it
         from pydantic import SecretStr
@@ -167,13 +168,9 @@ def start_crm(services: Any) -> CrmSync | None:
         log.warning("Salesforce emulator at %s: the sync writes there (TOUCHPOINTS_SALESFORCE_EMULATOR)", emulator.url)
     if not settings.salesforce_enabled:
         return None
-    sync = build_sync(settings, services.engine, metrics, now=services.now)
+    sync = build_sync(settings, engine, metrics, now=now)
     if emulator is not None:
         sync.closers.append(emulator.stop)
-    if services.scores is not None:
-        from server.crm.feed import on_rescore
-
-        services.scores.in_transaction.append(on_rescore)
     sync.start()
     log.info("Salesforce sync started (%s)", settings.salesforce_login_url)
     return sync

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 if TYPE_CHECKING:
-    from server.services import Services
+    from server.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +32,17 @@ def install(app: FastAPI) -> None:
 WATCH_S = 1.0  # how soon the live worker notices the first dashboard opened on another process
 
 
-def watch_deployment(services: Services) -> asyncio.Task[None] | None:
+def watch_deployment(runtime: Runtime) -> asyncio.Task[None] | None:
     """Scale-out (docs/scaling.md): on the live worker, run the feed while a dashboard anywhere is open.
 
     Without Redis the feed starts with a local connection (server/dashboard/routes.py); with it, the
     dashboards are held by API workers, so the live worker asks the hub (deployment-wide) every ``WATCH_S``.
     """
-    if services.settings.redis_url is None or services.presence is None:
+    if runtime.settings.redis_url is None or runtime.pipeline.presence is None:
         return None
     from server.dashboard.routes import feed_of
 
-    feed = feed_of(services)
+    feed = feed_of(runtime)
 
     async def watch() -> None:
         while True:

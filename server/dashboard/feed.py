@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from server.dashboard import queries
 from server.ingest.writer import WriteResult
-from server.services import Services
+from server.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,9 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 class DashboardFeed:
     """Samples presence, devices and counters; publishes coalesced diffs on the hub's dashboard topics."""
 
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.event_id = services.settings.event_id
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.event_id = runtime.settings.event_id
         self.state: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
         self.seq = 0
         self.ticks = 0
@@ -73,15 +73,19 @@ class DashboardFeed:
         self._slow: dict[str, Any] = {"checked_in": None, "sessions_running": None}
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        services.live_listeners.append(self.on_ingest)
-        # Scale-out (docs/scaling.md): only the live worker samples and publishes, through the Redis hub, to
-        # every process's dashboards; elsewhere the feed only answers snapshots, from the store.
-        self.publishes = services.settings.redis_url is None or services.presence is not None
+
+    @property
+    def publishes(self) -> bool:
+        """Scale-out (docs/scaling.md): only the live worker samples and publishes, through the Redis hub, to
+        every process's dashboards; elsewhere the feed only answers snapshots, from the store. (A property: the
+        feed is built before the live pipeline starts its stages.)"""
+        return self.runtime.settings.redis_url is None or self.runtime.pipeline.presence is not None
 
     # --- inputs
 
     def on_ingest(self, result: WriteResult) -> None:
-        """An ingest listener: a status or heartbeat was stored, so the fleet view is re-read on the next tick."""
+        """A consumer of the live pipeline's signals (server/pipeline.py): a status or heartbeat was stored, so
+        the fleet view is re-read on the next tick."""
         if result.stored.get("status") or result.stored.get("heartbeat"):
             self._devices_dirty.set()
 
@@ -96,7 +100,7 @@ class DashboardFeed:
             self._task = loop.create_task(self._run(), name="dashboard-feed")
 
     def watchers(self) -> int:
-        hub = self.services.hub
+        hub = self.runtime.hub
         return hub.subscribers(TOPIC_ALL) + hub.subscribers(TOPIC_FLEET)
 
     async def _run(self) -> None:
@@ -135,11 +139,11 @@ class DashboardFeed:
         self.ticks += 1
         now_wall = time.monotonic()
         fresh: dict[str, dict[str, Any]] = {}
-        fresh["occupancy"] = self.services.occupancy()  # the engine's, else the store's open visits
+        fresh["occupancy"] = self.runtime.pipeline.occupancy()  # the engine's, else the store's open visits
         poll_devices = self._devices_dirty.is_set() or now_wall - self._last_device_poll >= DEVICE_POLL_S
         poll_slow = now_wall - self._last_slow_poll >= SLOW_POLL_S
         if poll_devices or poll_slow:
-            with Session(self.services.engine) as session:
+            with Session(self.runtime.engine) as session:
                 if poll_devices:
                     self._devices_dirty.clear()
                     self._last_device_poll = now_wall
@@ -148,7 +152,9 @@ class DashboardFeed:
                     self._last_slow_poll = now_wall
                     self._slow = {
                         "checked_in": len(queries.first_check_ins(session, self.event_id)),
-                        "sessions_running": queries.sessions_running(session, self.event_id, self.services.now()),
+                        "sessions_running": queries.sessions_running(
+                            session, self.event_id, self.runtime.pipeline.now()
+                        ),
                     }
         fresh["counters"] = {"on_site": sum(fresh["occupancy"].values()), **self._slow}
         changes: dict[str, dict[str, Any]] = {}
@@ -162,16 +168,16 @@ class DashboardFeed:
     def publish(self, changes: dict[str, dict[str, Any]]) -> None:
         """Serialize once per audience; the hub hands the same text to every connection."""
         self.seq += 1
-        head = {"type": "update", "seq": self.seq, "now": self.services.now()}
+        head = {"type": "update", "seq": self.seq, "now": self.runtime.pipeline.now()}
         fleet = {k: v for k, v in changes.items() if k in FLEET_SECTIONS}
         sent_at = time.time()
-        self.services.hub.publish(TOPIC_ALL, {"text": self._encode({**head, "sent_at": sent_at, **changes})})
-        self.services.hub.publish(TOPIC_FLEET, {"text": self._encode({**head, "sent_at": sent_at, **fleet})})
+        self.runtime.hub.publish(TOPIC_ALL, {"text": self._encode({**head, "sent_at": sent_at, **changes})})
+        self.runtime.hub.publish(TOPIC_FLEET, {"text": self._encode({**head, "sent_at": sent_at, **fleet})})
 
     def snapshot(self, role: str, fleet_only: bool) -> str:
         sections = FLEET_SECTIONS if fleet_only else SECTIONS
         message: dict[str, Any] = {"type": "snapshot", "role": role, "seq": self.seq, "sent_at": time.time()}
-        message["now"] = self.services.now()
+        message["now"] = self.runtime.pipeline.now()
         message.update({name: self.state[name] for name in sections})
         return self._encode(message)
 

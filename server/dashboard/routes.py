@@ -18,13 +18,13 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.core.security import hash_token, same_secret
 from server.dashboard import queries
 from server.dashboard.feed import TOPIC_ALL, TOPIC_FLEET, DashboardFeed
 from server.live.hub import subscribe_in_thread
-from server.services import Services
+from server.runtime import Runtime
 from server.store.models import ApiToken, Role
+from server.web.deps import Organizer, OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["dashboard"])
 
@@ -34,19 +34,18 @@ WS_TRY_AGAIN_LATER = 1013  # too slow for the feed: reconnect (the page does, an
 AUTH_TIMEOUT_S = 5.0  # a socket that does not say who it is within this long is closed
 
 
-def feed_of(services: Services) -> DashboardFeed:
-    feed = getattr(services, "_dashboard_feed", None)
-    if feed is None:
-        feed = DashboardFeed(services)
-        services._dashboard_feed = feed  # type: ignore[attr-defined]  # one per server, built on first use
+def feed_of(runtime: Runtime) -> DashboardFeed:
+    """The server's one feed, built by the composition root and attached to the live pipeline (server/app.py)."""
+    feed = runtime.pipeline.dashboard
+    assert isinstance(feed, DashboardFeed), "server/app.py attaches the dashboard feed to the pipeline"
     return feed
 
 
-def role_of_token(services: Services, token: str) -> Role | None:
+def role_of_token(runtime: Runtime, token: str) -> Role | None:
     """The role a token grants now, or None (unknown, revoked, expired)."""
-    if same_secret(token, services.admin_token):
+    if same_secret(token, runtime.admin_token):
         return Role.ORGANIZER
-    with Session(services.engine) as session:
+    with Session(runtime.engine) as session:
         row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= time.time()):
         return None
@@ -71,10 +70,10 @@ async def _token_from(websocket: WebSocket, token: str) -> str:
 
 @router.websocket("/dashboard/ws")
 async def dashboard_ws(websocket: WebSocket, token: str = "") -> None:
-    services: Services = websocket.app.state.services
+    runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
     token = await _token_from(websocket, token)
-    role = await asyncio.to_thread(role_of_token, services, token) if token else None
+    role = await asyncio.to_thread(role_of_token, runtime, token) if token else None
     if role is None:
         await websocket.close(code=WS_UNAUTHORIZED, reason="a valid organizer or staff token is needed")
         return
@@ -82,9 +81,9 @@ async def dashboard_ws(websocket: WebSocket, token: str = "") -> None:
         await websocket.close(code=WS_FORBIDDEN, reason="the dashboard is for organizers and staff")
         return
     fleet_only = role == Role.STAFF
-    feed = feed_of(services)
+    feed = feed_of(runtime)
     # In a thread: with scale-out the hub waits for Redis to confirm the channel (never on the event loop).
-    sub = await subscribe_in_thread(services.hub, TOPIC_FLEET if fleet_only else TOPIC_ALL)
+    sub = await subscribe_in_thread(runtime.hub, TOPIC_FLEET if fleet_only else TOPIC_ALL)
     feed.ensure_running()
     receiving: asyncio.Future[str] | None = None
     try:
@@ -108,7 +107,7 @@ async def dashboard_ws(websocket: WebSocket, token: str = "") -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
-        services.hub.unsubscribe(sub)
+        runtime.hub.unsubscribe(sub)
         if receiving is not None:
             receiving.cancel()
             with contextlib.suppress(BaseException):
@@ -117,16 +116,16 @@ async def dashboard_ws(websocket: WebSocket, token: str = "") -> None:
 
 @router.get("/api/v1/dashboard/check-ins", tags=["dashboard"], summary="Cumulative check-ins over time")
 def check_ins(
-    session: SessionDep, services: ServicesDep, _caller: Organizer, step_s: Annotated[float, Query(ge=60)] = 300
+    session: SessionDep, runtime: RuntimeDep, _caller: Organizer, step_s: Annotated[float, Query(ge=60)] = 300
 ) -> dict[str, list[float]]:
-    return queries.check_in_series(session, services.settings.event_id, step_s)
+    return queries.check_in_series(session, runtime.settings.event_id, step_s)
 
 
 @router.get("/api/v1/dashboard/leads", tags=["dashboard"], summary="Leads captured per exhibitor")
-def leads(session: SessionDep, services: ServicesDep, _caller: Organizer) -> list[dict[str, Any]]:
-    return queries.leads_per_exhibitor(session, services.settings.event_id)
+def leads(session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> list[dict[str, Any]]:
+    return queries.leads_per_exhibitor(session, runtime.settings.event_id)
 
 
 @router.get("/api/v1/dashboard/beacons", tags=["dashboard"], summary="Beacon batteries (Eddystone TLM), lowest first")
-def beacons(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> list[dict[str, Any]]:
-    return queries.beacon_batteries(session, services.settings.event_id)
+def beacons(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> list[dict[str, Any]]:
+    return queries.beacon_batteries(session, runtime.settings.event_id)

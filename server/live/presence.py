@@ -30,9 +30,9 @@ from server.domain.presence import PresenceEngine
 from server.ingest.writer import WriteResult
 from server.live.calibration_watch import CalibrationWatch
 from server.live.clock import DataClock
-from server.live.venue import load_venue
 from server.store.db import dialect_insert
 from server.store.models import Attendee, AttendeeRole, Touchpoint, TouchpointType, Visit
+from server.store.venue import load_venue
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class LivePresence:
         (at its last evidence) and they leave occupancy before this returns. Their signals still queued from
         before the change are dropped too (ingest refuses any later ones). The close is persisted and told to
         listeners like any visit end — except after an erasure, whose visits are already deleted: then nothing
-        is written about the person. (The live worker of a scaled deployment hears of it through Services.forget.)
+        is written about the person. (The live worker of a scaled deployment hears of it through LivePipeline.forget.)
         """
         with self._queue.mutex:  # batches not yet taken by the worker (copies: ingest's lists are shared)
             waiting = list(self._queue.queue)

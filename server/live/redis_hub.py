@@ -166,7 +166,7 @@ class RedisHub(Hub):
             if wanted - current:
                 pubsub.subscribe(*(wanted - current))
             if current - wanted:
-                pubsub.unsubscribe(*(current - wanted))
+                pubsub.unsubscribe(*(current - wanted))  # type: ignore[no-untyped-call]  # redis stubs leave it untyped
                 with self._changed:
                     self._subscribed -= current - wanted
             current = wanted

@@ -3,7 +3,7 @@
 :func:`venue_context` once (and again every ``VENUE_RELOAD_S`` in the service: zones and agenda change
 rarely); :func:`attendee_contexts` per batch of events, with a handful of bulk queries however many
 attendees are asked for (all of them when a time trigger is due). The journey summary for rep alerts is
-the one :class:`~server.live.journeys.ScoreKeeper` computes when it rescores (the service caches it); it is
+the one :class:`~server.live.scores.ScoreKeeper` computes when it rescores (the service caches it); it is
 computed here only when asked for and not cached.
 """
 
@@ -18,8 +18,7 @@ from sqlalchemy import true
 from sqlmodel import Session, col, select
 
 from server.domain.rules.context import AttendeeContext, Consents, Exhibitor, VenueContext
-from server.live.journeys import load_journey, profile_of
-from server.live.venue import load_venue
+from server.store.journeys import load_journey, profile_of
 from server.store.models import (
     NOT_A_SIGHTING,
     Attendee,
@@ -33,6 +32,7 @@ from server.store.models import (
 )
 from server.store.models import Exhibitor as ExhibitorRow
 from server.store.models import Zone as ZoneRow
+from server.store.venue import load_venue
 
 CHECKED_IN_TAG = "checked-in"  # set by the welcome template; a tap or a visit counts as well
 

@@ -16,9 +16,9 @@ connected, so an app that comes online catches up from here. Use from any API mo
     unsubscribe_push(session, "alice", endpoint)
 
 Live delivery: the rules publish ``{"type": "notification", "notification": {...}}`` on the hub topic
-``attendee:<id>`` (``services.hub.subscribe(...)`` in a WebSocket handler; see :mod:`mobile_api.ws`). Opens
+``attendee:<id>`` (``runtime.hub.subscribe(...)`` in a WebSocket handler; see :mod:`mobile_api.ws`). Opens
 and clicks feed journeys and rule metrics (mark the attendee's score dirty after them:
-``services.scores.mark([attendee_id])``).
+``runtime.pipeline.scores.mark([attendee_id])``).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ MAX_ATTEMPTS = 8  # with the backoff below: retried over ~1 h, then left for an 
 BACKOFF_S = 5.0
 MAX_BACKOFF_S = 1800.0
 WEBHOOK_TIMEOUT_S = 10.0
-# A rule's lead rating on the booth app's 1-5 scale (mobile_api/leads.py: 4 and up is "hot").
+# A rule's lead rating on the booth app's 1-5 scale (LEAD_HOT_RATING: 4 and up is "hot").
 LEAD_RATING = {"cold": 2, "warm": 3, "hot": LEAD_HOT_RATING}
 LEAD: Any = Lead.__table__  # type: ignore[attr-defined]
 

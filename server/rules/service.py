@@ -59,8 +59,9 @@ from server.store.rules_models import AttendeeConnection, ConnectionStatus
 
 if TYPE_CHECKING:
     from server.ingest.writer import WriteResult
-    from server.live.journeys import ScoreChange, ScoreKeeper
     from server.live.presence import LivePresence
+    from server.live.scores import ScoreKeeper
+    from server.store.journeys import ScoreChange
 
 log = logging.getLogger(__name__)
 

@@ -95,9 +95,9 @@ def privacy_erase(
     its directory's reload interval."""
     from sqlmodel import Session
 
-    from mobile_api.erasure import erase, export
     from server.cli_database import open_database
     from server.store.models import Attendee
+    from server.usecases.erasure import erase, export
 
     settings = _settings()
     engine = open_database(settings)

@@ -20,8 +20,8 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.mqtt_url import parse_mqtt_url
 from edge.protocol import QOS, Status, topic_for
-from server.core.config import parse_mqtt_url
 from server.simulator.movement import Itinerary, plan_itineraries
 from server.simulator.radios import DEFAULT_RADIO, FaultSpec
 from server.simulator.scenario import Scenario

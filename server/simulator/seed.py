@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
+from server.domain.model import ZoneKind
 from server.simulator.scenario import Scenario
 from server.store.models import (
     AgendaSession,
@@ -28,7 +29,6 @@ from server.store.models import (
     Event,
     Exhibitor,
     Zone,
-    ZoneKind,
 )
 
 IN_CHUNK = 500  # ids per `IN (...)` query: well under SQLite's bound-parameter limit

@@ -21,10 +21,10 @@ from sqlmodel import Session, col, or_, select
 
 from server.domain import model as domain
 from server.domain.survey import Calibration, SurveyLeg
-from server.live.venue import load_venue
 from server.store.calibration import WalkInfo, save_calibration
 from server.store.models import Attendee, Touchpoint, TouchpointType
 from server.store.survey_models import VenueCalibration
+from server.store.venue import load_venue
 
 # Sightings are stored at their first advert of a scan window; one that began just before a leg still tells
 # about the leg's first seconds. One edge scan window (2 s) plus slack is enough.

@@ -17,7 +17,6 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from support import ADMIN, AUTH
 
-from mobile_api.leads import capture
 from server.app import create_app
 from server.core.config import load_settings
 from server.crm.emulator.faults import Fault
@@ -29,6 +28,7 @@ from server.crm.worker import CrmSync
 from server.store.app_models import Lead
 from server.store.crm_models import CrmErasure
 from server.store.models import Attendee
+from server.usecases.leads import capture
 
 
 @pytest.fixture
@@ -214,7 +214,7 @@ def test_a_registration_import_withdrawing_consent_crm_clears_the_contact_on_boo
     with Session(engine) as s:
         attendee = s.get(Attendee, "a000")
         assert attendee is not None
-        capture(s, None, exhibitor_id="acme", attendee=attendee, source="qr", captured_by="rep", assigned_to=None,
+        capture(s, exhibitor_id="acme", attendee=attendee, source="qr", captured_by="rep", assigned_to=None,
                 now=T0)  # fmt: skip
     reimport(app_client, "id,name,consent_crm\na000,Ada Persona000,no\n")
     with Session(engine) as s:

@@ -14,7 +14,6 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from support import ADMIN, AUTH
 
-from mobile_api.erasure import erase
 from server.app import create_app
 from server.core.config import load_settings
 from server.crm.connection import SalesforceConnection
@@ -25,6 +24,7 @@ from server.crm.outbox import enqueue_crm_change
 from server.crm.worker import CrmSync
 from server.store.crm_models import CrmErasure, CrmSyncState
 from server.store.models import Attendee
+from server.usecases.erasure import erase
 
 
 def erase_locally(engine: Engine, attendee_id: str, policy: str) -> dict[str, int]:

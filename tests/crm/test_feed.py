@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 from server.crm.emulator.server import EmulatorServer
 from server.crm.feed import on_rescore, pull_leads, pull_rule_actions
 from server.crm.worker import CrmSync
-from server.live.journeys import ScoreKeeper
+from server.live.scores import ScoreKeeper
 from server.store.crm_models import CrmOutbox
 
 

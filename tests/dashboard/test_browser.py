@@ -65,7 +65,7 @@ def live_server(database_url: str, engine: Engine, mqtt_url: str, mqtt_protocol:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started
-    assert app.state.services.ingest.wait_connected(10)
+    assert app.state.runtime.ingest.wait_connected(10)
     stop = threading.Event()
     paced = {"prefix": topic_prefix, "speed": SPEED, "duration_s": SPAN_S, "stop": stop}
     sim = threading.Thread(target=run_simulation, args=(scenario, mqtt_url), kwargs=paced, daemon=True)

@@ -48,8 +48,8 @@ def test_a_simulated_morning_becomes_journeys_scores_and_analytics(
     app = create_app(settings)
     try:
         with TestClient(app) as client:
-            services = app.state.services
-            assert services.ingest.wait_connected(10)
+            runtime = app.state.runtime
+            assert runtime.ingest.wait_connected(10)
             stats = run_simulation(scenario, mqtt_url, prefix=topic_prefix, speed=SPEED, duration_s=MORNING_S)
 
             def stored() -> int:
@@ -58,8 +58,8 @@ def test_a_simulated_morning_becomes_journeys_scores_and_analytics(
 
             device_messages = stats.messages - stats.statuses
             assert wait_until(lambda: stored() == device_messages, timeout=120), (stored(), device_messages)
-            assert wait_until(lambda: services.presence._queue.empty(), timeout=60)
-            services.scores.flush()
+            assert wait_until(lambda: runtime.pipeline.presence._queue.empty(), timeout=60)
+            runtime.pipeline.scores.flush()
 
             def get(path: str) -> object:
                 response = client.get(path, headers=AUTH)

@@ -61,7 +61,7 @@ def live_app(database_url: str, mqtt_url: str, topic_prefix: str, tmp_path: Path
     application = create_app(settings)
     publisher = RawPublisher(mqtt_url)
     with TestClient(application) as client:
-        ingest = application.state.services.ingest
+        ingest = application.state.runtime.ingest
         assert ingest is not None and ingest.wait_connected(10), "ingest did not connect"
         yield LiveServer(client, settings, publisher)
     publisher.close()

@@ -104,7 +104,7 @@ def test_the_socket_needs_a_valid_token(app: TestClient, smtp: Inbox):
 
 def test_resume_replays_what_was_missed_in_order_then_streams_live(app: TestClient, smtp: Inbox, engine: Engine):
     token = sign_in(app, smtp, "alice@example.com")["access_token"]
-    hub = app.app.state.services.hub  # type: ignore[attr-defined]
+    hub = app.app.state.runtime.hub  # type: ignore[attr-defined]
     now = time.time()
     with app.websocket_connect(f"/app/v1/ws?token={token}&since={now - 3600}") as ws:
         assert ws.receive_json()["type"] == "hello"
@@ -161,7 +161,7 @@ def test_signing_out_closes_the_live_connection(app: TestClient, smtp: Inbox):
 
 def test_a_client_too_slow_to_keep_up_is_closed_and_resumes_from_the_inbox(app: TestClient, smtp: Inbox):
     token = sign_in(app, smtp, "alice@example.com")["access_token"]
-    hub = app.app.state.services.hub  # type: ignore[attr-defined]
+    hub = app.app.state.runtime.hub  # type: ignore[attr-defined]
     with app.websocket_connect(f"/app/v1/ws?token={token}") as ws:
         ws.receive_json()
         ws.receive_json()

@@ -37,7 +37,7 @@ def test_my_badge_qr_is_an_svg_of_my_badge_id(app: TestClient, smtp: Inbox):
 
 def test_consent_changes_are_recorded_and_reach_ingest_at_once(app: TestClient, smtp: Inbox, engine: Engine):
     alice = bearer(sign_in(app, smtp, "alice@example.com"))
-    directory = app.app.state.services.directory  # type: ignore[attr-defined]
+    directory = app.app.state.runtime.directory  # type: ignore[attr-defined]
     assert directory.badge_by_beacon(ALICE_BEACON).trackable
 
     response = app.put("/app/v1/me/consent", headers=alice, json={"tracking": False, "networking": True})
@@ -159,7 +159,7 @@ def test_deleting_my_account_erases_me_everywhere(app: TestClient, smtp: Inbox, 
         assert s.get(Attendee, "alice") is None
         assert s.exec(select(Touchpoint).where(col(Touchpoint.attendee_id) == "alice")).all() == []
         assert s.get(SessionRegistration, ("bob", "keynote")) is not None  # Bob keeps his
-    assert app.app.state.services.directory.badge_by_beacon(ALICE_BEACON) is None  # type: ignore[attr-defined]
+    assert app.app.state.runtime.directory.badge_by_beacon(ALICE_BEACON) is None  # type: ignore[attr-defined]
 
 
 def test_the_pwa_shell_is_served_with_its_manifest_and_service_worker(app: TestClient):

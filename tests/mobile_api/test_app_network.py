@@ -113,7 +113,7 @@ def test_a_phone_hearing_a_booth_beacon_puts_the_attendee_in_that_zone(live_app:
     s = live_app
     place_fixed_beacon(s.client)
     alice = bearer(sign_in(s.client, smtp, "alice@example.com"))
-    presence = s.client.app.state.services.presence
+    presence = s.client.app.state.runtime.pipeline.presence
 
     def heard() -> bool:
         s.client.post("/app/v1/me/beacons", headers=alice, json=report(rssi=-66, age=1))  # about 2 m from the beacon

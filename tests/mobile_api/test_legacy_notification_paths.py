@@ -75,5 +75,5 @@ def test_the_old_socket_is_the_app_socket_in_its_old_dialect(app: TestClient, sm
     with app.websocket_connect(f"/api/v1/notifications/ws?token={token}") as ws:
         assert ws.receive_json() == {"type": "hello", "attendee_id": "alice"}  # no replay, no heartbeat
         message = notify(engine, "alice", "n1", time.time())
-        app.app.state.services.hub.publish("attendee:alice", message)  # type: ignore[attr-defined]
+        app.app.state.runtime.hub.publish("attendee:alice", message)  # type: ignore[attr-defined]
         assert ws.receive_json() == message

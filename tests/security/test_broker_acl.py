@@ -166,7 +166,7 @@ def test_the_real_server_ingests_through_the_locked_down_broker(
     device: Client | None = None
     try:
         with TestClient(app) as client:
-            ingest = app.state.services.ingest
+            ingest = app.state.runtime.ingest
             assert ingest is not None and ingest.wait_connected(10), "the ingest user was refused"
             password = enrol(client, "door-1")  # publishes door-1's retained config through the broker
             broker_config.write(broker_config.build(engine, topic_prefix, "demo", INGEST_USER, INGEST_PASSWORD), files)

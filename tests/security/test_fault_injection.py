@@ -50,7 +50,7 @@ def test_a_broker_restart_during_ingest_loses_and_duplicates_nothing(
     publisher.max_inflight_messages_set(50)
     try:
         with TestClient(app):
-            ingest = app.state.services.ingest
+            ingest = app.state.runtime.ingest
             assert ingest is not None and ingest.wait_connected(10)
             publisher.connect("127.0.0.1", broker.port)
             publisher.loop_start()
@@ -103,7 +103,7 @@ def test_database_loss_and_restart_during_ingest_loses_and_duplicates_nothing(
         publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
         publisher.max_inflight_messages_set(50)
         with TestClient(app):
-            ingest = app.state.services.ingest
+            ingest = app.state.runtime.ingest
             assert ingest is not None and ingest.wait_connected(10)
             publisher.connect("127.0.0.1", broker.port)
             publisher.loop_start()
@@ -117,7 +117,7 @@ def test_database_loss_and_restart_during_ingest_loses_and_duplicates_nothing(
                 publisher.publish(topic, tap(seq).to_json(), qos=1) for seq in range(PER_PHASE, 2 * PER_PHASE)
             ]:
                 info.wait_for_publish(timeout=30)
-            assert wait_until(lambda: app.state.services.metrics.store_errors._value.get() > 0, timeout=15)
+            assert wait_until(lambda: app.state.runtime.metrics.store_errors._value.get() > 0, timeout=15)
             database.start()
             assert wait_until(lambda: stored(engine)[0] >= 2 * PER_PHASE, timeout=90), stored(engine)
             assert stored(engine) == (2 * PER_PHASE, 2 * PER_PHASE, 2 * PER_PHASE)

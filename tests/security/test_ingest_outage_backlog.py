@@ -102,7 +102,7 @@ def test_five_minutes_of_backlog_from_many_devices_is_all_stored_after_an_ingest
     try:
         app = create_app(settings)
         with TestClient(app):
-            assert app.state.services.ingest.wait_connected(10)
+            assert app.state.runtime.ingest.wait_connected(10)
             scanners.run(begin, 20)  # live traffic before the outage
             assert wait_until(lambda: stored(engine)[0] == scanners.sent, timeout=20), stored(engine)
         # Ingest is down; the broker keeps what arrives for its persistent session.
@@ -110,7 +110,7 @@ def test_five_minutes_of_backlog_from_many_devices_is_all_stored_after_an_ingest
         backlog = scanners.sent - stored(engine)[0]
         app = create_app(settings)
         with TestClient(app) as client:
-            assert app.state.services.ingest.wait_connected(10)
+            assert app.state.runtime.ingest.wait_connected(10)
             scanners.run(begin + 20 + OUTAGE_S, 10)  # live traffic goes on after the restart
             assert wait_until(lambda: stored(engine)[0] == scanners.sent, timeout=30), (stored(engine), scanners.sent)
             assert stored(engine) == (scanners.sent, 0)  # every message stored once, not one dead letter

@@ -207,7 +207,7 @@ def test_ten_thousand_bad_messages_are_all_dead_lettered_and_valid_traffic_is_al
     publisher.max_inflight_messages_set(200)  # bounded in-flight: the publisher waits for PUBACKs
     started = time.monotonic()
     with TestClient(app) as client:
-        ingest = app.state.services.ingest
+        ingest = app.state.runtime.ingest
         assert ingest is not None and ingest.wait_connected(10)
         publisher.connect(endpoint.host, endpoint.port)
         publisher.loop_start()
@@ -231,7 +231,7 @@ def test_ten_thousand_bad_messages_are_all_dead_lettered_and_valid_traffic_is_al
             publisher.disconnect()
             publisher.loop_stop()
         assert ingest.connected and client.get("/healthz").status_code == 200
-        duplicates = app.state.services.metrics.messages_duplicate._value.get()
+        duplicates = app.state.runtime.metrics.messages_duplicate._value.get()
     elapsed = time.monotonic() - started
     dead_letter, touchpoint = DeadLetter.__table__, Touchpoint.__table__  # type: ignore[attr-defined]
     with engine.connect() as conn:

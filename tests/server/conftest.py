@@ -52,7 +52,7 @@ def live_server(server_settings: Settings, engine: Engine) -> Iterator[LiveServe
     app = create_app(server_settings)
     publisher = RawPublisher(server_settings.mqtt_url or "")
     with TestClient(app) as client:
-        ingest = app.state.services.ingest
+        ingest = app.state.runtime.ingest
         assert ingest is not None and ingest.wait_connected(10), "ingest did not connect"
         yield LiveServer(client, server_settings, publisher)
     publisher.close()

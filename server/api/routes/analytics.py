@@ -11,13 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import Session, col, select
 
-from server.api.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, ServicesDep, SessionDep
 from server.domain import analytics
 from server.domain import model as domain
 from server.domain.attendance import session_attendance, session_report
 from server.domain.checkin import check_in_places
-from server.live.journeys import load_journeys
-from server.live.venue import Venue, load_venue
+from server.store.journeys import load_journeys
 from server.store.models import (
     NOT_A_SIGHTING,
     Attendee,
@@ -28,6 +26,8 @@ from server.store.models import (
     Touchpoint,
     Visit,
 )
+from server.store.venue import Venue, load_venue
+from server.web.deps import Organizer, OrganizerOrExhibitor, OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -74,16 +74,16 @@ def checked_in(session: Session, venue: Venue, event_id: str) -> set[str]:
 
 
 @router.get("/attendance", summary="Registered versus checked in")
-def attendance(session: SessionDep, services: ServicesDep, _caller: Organizer) -> dict[str, Any]:
-    event_id = services.settings.event_id
+def attendance(session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> dict[str, Any]:
+    event_id = runtime.settings.event_id
     venue = load_venue(session, event_id)
     registered = {a.id for a in _attendees(session, event_id)}
     return asdict(analytics.registration_attendance(registered, checked_in(session, venue, event_id) & registered))
 
 
 @router.get("/sessions", summary="Per session: registered, attended, no-shows, fill, average share and dwell")
-def sessions(session: SessionDep, services: ServicesDep, _caller: Organizer) -> list[dict[str, Any]]:
-    event_id = services.settings.event_id
+def sessions(session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> list[dict[str, Any]]:
+    event_id = runtime.settings.event_id
     venue = load_venue(session, event_id)
     rooms = {s.zone_id for s in venue.sessions}
     readers = [s.id for s in venue.scanners if s.zone_id in rooms]
@@ -97,7 +97,7 @@ def sessions(session: SessionDep, services: ServicesDep, _caller: Organizer) -> 
         if t.attendee_id and t.device_id
     ]
     attendances = session_attendance(
-        _visits(session, event_id, rooms), venue.sessions, taps, venue.tap_zone, now=services.now()
+        _visits(session, event_id, rooms), venue.sessions, taps, venue.tap_zone, now=runtime.pipeline.now()
     )
     registrations: dict[str, set[str]] = {}
     for reg in session.exec(select(SessionRegistration)):
@@ -116,30 +116,30 @@ def _report(report: Any) -> dict[str, Any]:
 @router.get("/booths", summary="Visits, unique visitors and dwell per booth (exhibitors: their own)")
 def booths(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     caller: OrganizerOrExhibitor,
     by: Annotated[str, Query(pattern="^(zone|exhibitor)$")] = "zone",
 ) -> list[dict[str, Any]]:
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     venue = load_venue(session, event_id)
     zones = [z for z in venue.zones if z.kind == domain.ZoneKind.BOOTH]
     if not caller.is_admin and caller.role == Role.EXHIBITOR:
         zones = [z for z in zones if z.exhibitor_id == caller.subject]
     visits = _visits(session, event_id, {z.id for z in zones})
     if by == "exhibitor":
-        rows = analytics.exhibitor_traffic(visits, zones, now=services.now())
+        rows = analytics.exhibitor_traffic(visits, zones, now=runtime.pipeline.now())
     else:
-        rows = analytics.booth_traffic(visits, zones, now=services.now())
+        rows = analytics.booth_traffic(visits, zones, now=runtime.pipeline.now())
     return [asdict(r) for r in rows]
 
 
 @router.get("/top-attendees", summary="The most engaged attendees")
 def top_attendees(
-    session: SessionDep, services: ServicesDep, _caller: Organizer, n: Annotated[int, Query(ge=1, le=500)] = 10
+    session: SessionDep, runtime: RuntimeDep, _caller: Organizer, n: Annotated[int, Query(ge=1, le=500)] = 10
 ) -> list[dict[str, Any]]:
     scores = {
         s.attendee_id: s.score
-        for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.event_id) == services.settings.event_id))
+        for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.event_id) == runtime.settings.event_id))
     }
     names = {a.id: a.name for a in session.exec(select(Attendee).where(col(Attendee.id).in_(list(scores))))}
     return [
@@ -149,13 +149,13 @@ def top_attendees(
 
 
 @router.get("/funnel", summary="Attendees per journey stage and the conversion between stages")
-def funnel(session: SessionDep, services: ServicesDep, _caller: Organizer) -> list[dict[str, Any]]:
-    event_id = services.settings.event_id
+def funnel(session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> list[dict[str, Any]]:
+    event_id = runtime.settings.event_id
     stored = {
         s.attendee_id: s.stage
         for s in session.exec(select(AttendeeScore).where(col(AttendeeScore.event_id) == event_id))
     }
-    models = services.scores.models if services.scores else None
+    models = runtime.pipeline.scores.models if runtime.pipeline.scores else None
     stage_model = models.stages if models else _default_stages()
     first = stage_model.names[0]
     stages = {a.id: stored.get(a.id, first) for a in _attendees(session, event_id)}
@@ -170,9 +170,9 @@ def _default_stages() -> Any:
 
 @router.get("/conversion-paths", summary="The most common touchpoint sequences before a lead scan or meeting")
 def conversion_paths(
-    session: SessionDep, services: ServicesDep, _caller: Organizer, top: Annotated[int, Query(ge=1, le=100)] = 10
+    session: SessionDep, runtime: RuntimeDep, _caller: Organizer, top: Annotated[int, Query(ge=1, le=100)] = 10
 ) -> list[dict[str, Any]]:
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     converted = session.exec(
         select(Touchpoint.attendee_id)
         .where(col(Touchpoint.event_id) == event_id, col(Touchpoint.type).in_(["lead_scan", "meeting"]), NOT_A_SIGHTING)
@@ -181,7 +181,7 @@ def conversion_paths(
     )
     ids = [a for a in converted if a]
     venue = load_venue(session, event_id)
-    now = services.now()
+    now = runtime.pipeline.now()
     people = list(session.exec(select(Attendee).where(col(Attendee.id).in_(ids))))
     journeys = [journey.entries for journey in load_journeys(session, people, venue, now)]
     rows = analytics.preceding_sequences(journeys, venue.zones, top=top)
@@ -191,7 +191,7 @@ def conversion_paths(
 @router.get("/occupancy", summary="People per zone over time, for the replay slider")
 def occupancy(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: OrganizerOrStaff,
     t0: float,
     t1: float,
@@ -201,5 +201,6 @@ def occupancy(
         raise HTTPException(422, "t1 must not be before t0")
     if (t1 - t0) / step_s > analytics.MAX_SERIES_POINTS:
         raise HTTPException(422, f"at most {analytics.MAX_SERIES_POINTS} points: raise step_s or narrow t0..t1")
-    series = analytics.occupancy(_visits(session, services.settings.event_id), t0, t1, step_s, now=services.now())
+    visits = _visits(session, runtime.settings.event_id)
+    series = analytics.occupancy(visits, t0, t1, step_s, now=runtime.pipeline.now())
     return {"times": list(series.times), "counts": {k: list(v) for k, v in series.counts.items()}}

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, ServicesDep, SessionDep
-from server.api.journey_view import JourneyOut, journey_view
 from server.store.models import Attendee, AttendeeScore, Visit
+from server.web.deps import Organizer, RuntimeDep, SessionDep
+from server.web.journey_view import JourneyOut, journey_view
 
 router = APIRouter(prefix="/api/v1/attendees", tags=["attendees"])
 
@@ -69,7 +69,7 @@ def _summary(a: Attendee, s: AttendeeScore | None) -> dict[str, Any]:
 @router.get("", response_model=AttendeePage, summary="Search attendees by name, email, company or badge")
 def search_attendees(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: Organizer,
     q: Annotated[str | None, Query(max_length=100, description="Case-insensitive substring")] = None,
     order: Annotated[str, Query(pattern="^(name|score)$")] = "name",
@@ -79,7 +79,7 @@ def search_attendees(
     query = (
         select(Attendee, AttendeeScore)
         .join(AttendeeScore, col(AttendeeScore.attendee_id) == col(Attendee.id), isouter=True)
-        .where(col(Attendee.event_id) == services.settings.event_id)
+        .where(col(Attendee.event_id) == runtime.settings.event_id)
     )
     if q:
         pattern = f"%{q.lower()}%"
@@ -102,9 +102,9 @@ def search_attendees(
 
 
 @router.get("/{attendee_id}", response_model=AttendeeDetail)
-def get_attendee(attendee_id: str, session: SessionDep, services: ServicesDep, _caller: Organizer) -> AttendeeDetail:
+def get_attendee(attendee_id: str, session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> AttendeeDetail:
     attendee = session.get(Attendee, attendee_id)
-    if attendee is None or attendee.event_id != services.settings.event_id:
+    if attendee is None or attendee.event_id != runtime.settings.event_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"attendee {attendee_id!r} not found")
     score = session.get(AttendeeScore, attendee_id)
     return AttendeeDetail(
@@ -119,7 +119,7 @@ def get_attendee(attendee_id: str, session: SessionDep, services: ServicesDep, _
         consent_crm=attendee.consent_crm,
         registered_at=attendee.registered_at,
         score_breakdown=score.breakdown if score else None,
-        current_zone_id=services.zone_of(attendee_id),
+        current_zone_id=runtime.pipeline.zone_of(attendee_id),
     )
 
 
@@ -130,8 +130,8 @@ def attendee_visits(attendee_id: str, session: SessionDep, _caller: Organizer) -
 
 
 @router.get("/{attendee_id}/journey", response_model=JourneyOut, summary="Timeline, stage and score breakdown")
-def attendee_journey(attendee_id: str, session: SessionDep, services: ServicesDep, _caller: Organizer) -> JourneyOut:
+def attendee_journey(attendee_id: str, session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> JourneyOut:
     attendee = session.get(Attendee, attendee_id)
-    if attendee is None or attendee.event_id != services.settings.event_id:
+    if attendee is None or attendee.event_id != runtime.settings.event_id:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"attendee {attendee_id!r} not found")
-    return journey_view(session, services, attendee)
+    return journey_view(session, runtime, attendee)

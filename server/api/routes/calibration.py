@@ -16,14 +16,14 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from server.api.deps import OrganizerOrStaff, Principal, ServicesDep, SessionDep
 from server.domain.presence_confidence import scanner_signs, unsure_zones
-from server.live.venue import load_venue
 from server.store.calibration import active_calibration_row, calibration_from_json, calibration_history
 from server.store.models import Device, DeviceState
 from server.store.survey_models import SurveyWalk, VenueCalibration
+from server.store.venue import load_venue
 from server.venue import survey_walk as walks
 from server.venue.calibrate import CalibrationOutcome, SurveyInputError
+from server.web.deps import OrganizerOrStaff, Principal, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/calibration", tags=["calibration"])
 
@@ -180,8 +180,8 @@ def _conflict(exc: Exception) -> HTTPException:
 
 
 @router.get("", response_model=CalibrationStatus, summary="The calibration in force, per-scanner signs, unsure zones")
-def get_calibration(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> CalibrationStatus:
-    event_id = services.settings.event_id
+def get_calibration(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> CalibrationStatus:
+    event_id = runtime.settings.event_id
     row = active_calibration_row(session, event_id)
     venue = load_venue(session, event_id)
     calibration = calibration_from_json(row.calibration) if row is not None else None
@@ -195,18 +195,18 @@ def get_calibration(session: SessionDep, services: ServicesDep, _caller: Organiz
 
 
 @router.get("/history", response_model=list[CalibrationSummary], summary="Every fit of the event, newest first")
-def history(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> list[CalibrationSummary]:
-    return [_summary(row) for row in calibration_history(session, services.settings.event_id)]
+def history(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> list[CalibrationSummary]:
+    return [_summary(row) for row in calibration_history(session, runtime.settings.event_id)]
 
 
 @router.post("/walks", response_model=WalkOut, status_code=201, summary="Start a survey walk with a reference badge",
              responses={409: {"description": "another walk is open"}})  # fmt: skip
 def start_walk(
-    body: StartWalk, session: SessionDep, services: ServicesDep, caller: OrganizerOrStaff, clock: ClockDep
+    body: StartWalk, session: SessionDep, runtime: RuntimeDep, caller: OrganizerOrStaff, clock: ClockDep
 ) -> WalkOut:
     now = clock()
     try:
-        walk = walks.start_walk(session, services.settings.event_id, body.badge, started_by=_who(caller), now=now)
+        walk = walks.start_walk(session, runtime.settings.event_id, body.badge, started_by=_who(caller), now=now)
     except SurveyInputError as exc:
         raise _unprocessable(exc) from None
     except walks.WalkConflict as exc:
@@ -217,8 +217,8 @@ def start_walk(
 
 @router.get("/walks/current", response_model=WalkOut, summary="The open walk (a reloaded phone carries on)",
             responses={404: {"description": "no walk is open"}})  # fmt: skip
-def current_walk(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff, clock: ClockDep) -> WalkOut:
-    walk = walks.open_walk(session, services.settings.event_id)
+def current_walk(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff, clock: ClockDep) -> WalkOut:
+    walk = walks.open_walk(session, runtime.settings.event_id)
     if walk is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no survey walk is open")
     return _walk_out(session, walk, clock())
@@ -226,10 +226,10 @@ def current_walk(session: SessionDep, services: ServicesDep, _caller: OrganizerO
 
 @router.post("/walks/{walk_id}/enter", response_model=WalkOut, summary="I am in this zone now", responses=NOT_FOUND)
 def enter(
-    walk_id: int, body: EnterZone, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff,
+    walk_id: int, body: EnterZone, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff,
     clock: ClockDep,
 ) -> WalkOut:  # fmt: skip
-    now, walk = clock(), _walk(session, walk_id, services.settings.event_id)
+    now, walk = clock(), _walk(session, walk_id, runtime.settings.event_id)
     try:
         walks.enter_zone(session, walk, body.zone_id, now=now, x=body.x, y=body.y)
     except SurveyInputError as exc:
@@ -242,9 +242,9 @@ def enter(
 
 @router.post("/walks/{walk_id}/leave", response_model=WalkOut, summary="I am leaving this zone", responses=NOT_FOUND)
 def leave(
-    walk_id: int, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff, clock: ClockDep
+    walk_id: int, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff, clock: ClockDep
 ) -> WalkOut:
-    now, walk = clock(), _walk(session, walk_id, services.settings.event_id)
+    now, walk = clock(), _walk(session, walk_id, runtime.settings.event_id)
     try:
         walks.leave_zone(session, walk, now=now)
     except walks.WalkConflict as exc:
@@ -256,9 +256,9 @@ def leave(
 @router.post("/walks/{walk_id}/finish", response_model=FitResult, summary="Finish the walk and fit",
              responses=NOT_FOUND)  # fmt: skip
 def finish(
-    walk_id: int, session: SessionDep, services: ServicesDep, caller: OrganizerOrStaff, clock: ClockDep
+    walk_id: int, session: SessionDep, runtime: RuntimeDep, caller: OrganizerOrStaff, clock: ClockDep
 ) -> FitResult:
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     now, walk = clock(), _walk(session, walk_id, event_id)
     try:
         outcome = walks.finish_walk(session, walk, created_by=_who(caller), now=now)
@@ -268,7 +268,7 @@ def finish(
         raise _conflict(exc) from None
     session.commit()
     if outcome.usable:
-        services.venue_changed()  # presence reloads the venue and its calibration (server/live/presence.py)
+        runtime.pipeline.venue_changed()  # presence reloads the venue and its calibration (server/live/presence.py)
     return _fit_result(session, event_id, outcome)
 
 
@@ -288,10 +288,8 @@ def _fit_result(session: Session, event_id: str, outcome: CalibrationOutcome) ->
 
 
 @router.delete("/walks/{walk_id}", status_code=204, summary="Abandon a walk without fitting", responses=NOT_FOUND)
-def abandon(
-    walk_id: int, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff, clock: ClockDep
-) -> None:
-    walk = _walk(session, walk_id, services.settings.event_id)
+def abandon(walk_id: int, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff, clock: ClockDep) -> None:
+    walk = _walk(session, walk_id, runtime.settings.event_id)
     try:
         walks.abandon_walk(session, walk, now=clock())
     except walks.WalkConflict as exc:

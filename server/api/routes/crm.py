@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, ServicesDep, SessionDep
 from server.crm import erasure, outbox
 from server.store.crm_models import CrmSyncState
+from server.web.deps import Organizer, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/crm", tags=["salesforce sync"])
 
@@ -47,10 +47,10 @@ class RetryIn(BaseModel):
 
 
 @router.get("/status", response_model=StatusOut, summary="Records per sync status, outbox depth and lag")
-def sync_status(services: ServicesDep, session: SessionDep, _caller: Organizer) -> StatusOut:
+def sync_status(runtime: RuntimeDep, session: SessionDep, _caller: Organizer) -> StatusOut:
     conn = session.connection()
     stats = outbox.outbox_stats(conn, _wall())  # lag is wall-clock: it is about Salesforce, not the event
-    crm = services.crm
+    crm = runtime.pipeline.crm
     paused = crm.paused_until if crm is not None and crm.paused_until > _wall() else None
     return StatusOut(
         records=outbox.state_counts(conn),
@@ -82,7 +82,7 @@ def list_records(
 
 
 @router.post("/retry", summary="Re-drive parked records: one attendee, one record, or all")
-def retry(body: RetryIn, services: ServicesDep, session: SessionDep, _caller: Organizer) -> dict[str, Any]:
+def retry(body: RetryIn, runtime: RuntimeDep, session: SessionDep, _caller: Organizer) -> dict[str, Any]:
     if not (body.all or body.attendee_id or body.record_key):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "say what to retry: all, attendee_id or record_key")
     count = outbox.redrive(session, attendee_id=body.attendee_id, record_key=body.record_key, now=_wall())
@@ -92,11 +92,11 @@ def retry(body: RetryIn, services: ServicesDep, session: SessionDep, _caller: Or
 
 @router.get("/preview", summary="Dry run: the records the next drain would send (nothing is sent)")
 def preview(
-    services: ServicesDep, _caller: Organizer, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    runtime: RuntimeDep, _caller: Organizer, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
     from server.crm.service import build_sync
 
-    records = build_sync(services.settings, services.engine, connect=False).preview()
+    records = build_sync(runtime.settings, runtime.engine, connect=False).preview()
     return [
         {
             "record_key": r.key,

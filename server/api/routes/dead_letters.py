@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from server.api.deps import OrganizerOrStaff, SessionDep
 from server.store.models import DeadLetter, DeadLetterReason
+from server.web.deps import OrganizerOrStaff, SessionDep
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
 

@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, select
 
 from edge.protocol import ID_PATTERN, BleSettings, DeviceConfig, MessageKind, topic_for
-from server.api.deps import OrganizerOrStaff, ServicesDep, SessionDep
 from server.core.security import hash_token, new_token
+from server.runtime import Runtime
 from server.security.broker_config import mosquitto_hash
-from server.services import Services
 from server.store.models import Device, EnrolmentCode, Event, Zone
+from server.web.deps import OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
@@ -88,10 +88,10 @@ def device_config(device: Device) -> DeviceConfig:
     )
 
 
-def _publish_config(services: Services, device: Device) -> None:
-    if services.ingest is not None:
-        topic = topic_for(MessageKind.CONFIG, device.event_id, device.id, services.settings.mqtt_topic_prefix)
-        services.ingest.publish(topic, device_config(device).to_json(), retain=True)
+def _publish_config(runtime: Runtime, device: Device) -> None:
+    if runtime.ingest is not None:
+        topic = topic_for(MessageKind.CONFIG, device.event_id, device.id, runtime.settings.mqtt_topic_prefix)
+        runtime.ingest.publish(topic, device_config(device).to_json(), retain=True)
 
 
 def _require_event(session: Session, event_id: str) -> None:
@@ -107,8 +107,8 @@ def _require_zone(session: Session, zone_id: str | None, event_id: str) -> None:
 
 
 @router.get("", response_model=list[DeviceOut], summary="Every device of the event")
-def list_devices(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> list[Device]:
-    query = select(Device).where(Device.event_id == services.settings.event_id).order_by(Device.id)
+def list_devices(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> list[Device]:
+    query = select(Device).where(Device.event_id == runtime.settings.event_id).order_by(Device.id)
     return list(session.exec(query))
 
 
@@ -125,12 +125,12 @@ def put_device(
     device_id: Annotated[str, Field(pattern=ID_PATTERN)],
     body: DeviceIn,
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: OrganizerOrStaff,
 ) -> Device:
     if not re.match(ID_PATTERN, device_id):
         raise HTTPException(422, "device id: 1-64 of A-Z a-z 0-9 _ . : -")
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     _require_event(session, event_id)
     _require_zone(session, body.zone_id, event_id)
     device = session.get(Device, device_id)
@@ -152,13 +152,13 @@ def put_device(
     session.add(device)
     session.commit()
     session.refresh(device)
-    services.venue_changed()
-    _publish_config(services, device)
+    runtime.pipeline.venue_changed()
+    _publish_config(runtime, device)
     return device
 
 
 @router.post("/{device_id}/revoke", response_model=DeviceOut, summary="Cut a device off (messages dead-lettered)")
-def revoke_device(device_id: str, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> Device:
+def revoke_device(device_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> Device:
     device = get_device(device_id, session, _caller)
     if device.revoked_at is None:
         device.revoked_at = time.time()
@@ -167,7 +167,7 @@ def revoke_device(device_id: str, session: SessionDep, services: ServicesDep, _c
         session.add(device)
         session.commit()
         session.refresh(device)
-        services.venue_changed()
+        runtime.pipeline.venue_changed()
     return device
 
 
@@ -178,15 +178,15 @@ def revoke_device(device_id: str, session: SessionDep, services: ServicesDep, _c
     summary="Issue a single-use code a new device exchanges for its credentials",
 )
 def create_enrolment_code(
-    body: EnrolmentCodeIn, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff
+    body: EnrolmentCodeIn, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff
 ) -> EnrolmentCodeOut:
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     _require_event(session, event_id)
     _require_zone(session, body.zone_id, event_id)
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     code = f"{raw[:4]}-{raw[4:]}"
     now = time.time()
-    expires_at = now + (body.ttl_s or services.settings.enrolment_code_ttl_s)
+    expires_at = now + (body.ttl_s or runtime.settings.enrolment_code_ttl_s)
     session.add(
         EnrolmentCode(
             code_hash=hash_token(raw),
@@ -207,7 +207,7 @@ def create_enrolment_code(
     summary="A device exchanges an enrolment code for credentials",
     openapi_extra={"security": []},
 )
-def enrol(body: EnrolIn, session: SessionDep, services: ServicesDep) -> EnrolOut:
+def enrol(body: EnrolIn, session: SessionDep, runtime: RuntimeDep) -> EnrolOut:
     """No bearer token: the single-use, short-lived code is the credential."""
     raw = body.code.upper().replace("-", "").replace(" ", "")
     code = session.get(EnrolmentCode, hash_token(raw))
@@ -230,9 +230,9 @@ def enrol(body: EnrolIn, session: SessionDep, services: ServicesDep) -> EnrolOut
     session.add(code)
     session.commit()
     session.refresh(device)
-    services.venue_changed()
-    _publish_config(services, device)
-    settings = services.settings
+    runtime.pipeline.venue_changed()
+    _publish_config(runtime, device)
+    settings = runtime.settings
     mqtt_url = settings.public_mqtt_url or settings.mqtt_url or ""
     return EnrolOut(
         device_id=device.id,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.store.models import Event
 from server.venue.schema import EARLIEST_S, LATEST_S, known_time_zone, ordered_times
+from server.web.deps import Organizer, OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/event", tags=["event"])
 
@@ -31,16 +31,16 @@ class EventIn(BaseModel):
 
 
 @router.get("", response_model=Event)
-def get_event(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> Event:
-    event = session.get(Event, services.settings.event_id)
+def get_event(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> Event:
+    event = session.get(Event, runtime.settings.event_id)
     if event is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {services.settings.event_id!r} is not set up yet")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"event {runtime.settings.event_id!r} is not set up yet")
     return event
 
 
 @router.put("", response_model=Event, summary="Create or update the event (idempotent)")
-def put_event(body: EventIn, session: SessionDep, services: ServicesDep, _caller: Organizer) -> Event:
-    event = session.get(Event, services.settings.event_id) or Event(id=services.settings.event_id, **body.model_dump())
+def put_event(body: EventIn, session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> Event:
+    event = session.get(Event, runtime.settings.event_id) or Event(id=runtime.settings.event_id, **body.model_dump())
     for key, value in body.model_dump().items():
         setattr(event, key, value)
     session.add(event)

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from server.api.deps import ServicesDep
 from server.store.db import check_database
+from server.web.deps import RuntimeDep
 
 router = APIRouter(tags=["operations"])
 
@@ -22,9 +22,9 @@ def _redact(url: str) -> str:
 
 
 @router.get("/healthz", summary="Health of the server, its database and its broker connection")
-def healthz(services: ServicesDep) -> JSONResponse:
-    db_error = check_database(services.engine)
-    ingest = services.ingest
+def healthz(runtime: RuntimeDep) -> JSONResponse:
+    db_error = check_database(runtime.engine)
+    ingest = runtime.ingest
     broker: dict[str, Any] = {"ok": ingest is not None and ingest.connected}
     if ingest is not None:
         broker.update(
@@ -35,11 +35,11 @@ def healthz(services: ServicesDep) -> JSONResponse:
     healthy = db_error is None and (ingest is None or ingest.connected)
     body = {
         "status": "ok" if healthy else "degraded",
-        "database": {"ok": db_error is None, "backend": services.engine.dialect.name, "error": db_error},
+        "database": {"ok": db_error is None, "backend": runtime.engine.dialect.name, "error": db_error},
         "broker": broker,
-        "event_id": services.settings.event_id,
+        "event_id": runtime.settings.event_id,
     }
-    healthy_redis = getattr(services.hub, "healthy", None)  # scale-out (docs/scaling.md): informative only,
+    healthy_redis = getattr(runtime.hub, "healthy", None)  # scale-out (docs/scaling.md): informative only,
     if healthy_redis is not None:  # a Redis outage degrades live fan-out, not storage or the API
         body["redis"] = {"ok": healthy_redis()}
     return JSONResponse(body, status_code=200 if healthy else 503)

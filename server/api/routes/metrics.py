@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from server.api.deps import OrganizerOrStaff, ServicesDep
+from server.web.deps import OrganizerOrStaff, RuntimeDep
 
 router = APIRouter(tags=["operations"])
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["operations"])
     response_class=PlainTextResponse,
     summary="Prometheus metrics: messages in, stored, dead-lettered by reason, ingest lag",
 )
-def metrics(services: ServicesDep, _caller: OrganizerOrStaff) -> Response:
-    if services.ingest is not None:
-        services.metrics.queue_depth.set(services.ingest.queue_depth)
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+def metrics(runtime: RuntimeDep, _caller: OrganizerOrStaff) -> Response:
+    if runtime.ingest is not None:
+        runtime.metrics.queue_depth.set(runtime.ingest.queue_depth)
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from server.api.deps import OrganizerOrStaff, ServicesDep, SessionDep
 from server.store.models import Visit, Zone
+from server.web.deps import OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/presence", tags=["presence"])
 
@@ -33,9 +33,9 @@ class ZoneTraffic(BaseModel):
 
 
 @router.get("/occupancy", response_model=list[ZoneOccupancy], summary="Attendees in each zone now")
-def occupancy(session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> list[ZoneOccupancy]:
-    live = services.occupancy()  # the presence engine's, or on a worker without one the open visits stored
-    zones = session.exec(select(Zone).where(col(Zone.event_id) == services.settings.event_id).order_by(col(Zone.id)))
+def occupancy(session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> list[ZoneOccupancy]:
+    live = runtime.pipeline.occupancy()  # the presence engine's, or on a worker without one the open visits stored
+    zones = session.exec(select(Zone).where(col(Zone.event_id) == runtime.settings.event_id).order_by(col(Zone.id)))
     out = []
     for zone in zones:
         present = live.get(zone.id, 0)
@@ -57,13 +57,13 @@ def occupancy(session: SessionDep, services: ServicesDep, _caller: OrganizerOrSt
 @router.get("/traffic", response_model=list[ZoneTraffic], summary="Closed visits per zone since a time")
 def traffic(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: OrganizerOrStaff,
     since: Annotated[float | None, Query(description="Visits that started at or after (Unix s)")] = None,
 ) -> list[ZoneTraffic]:
     query = select(
         Visit.zone_id, func.count(), func.count(func.distinct(Visit.attendee_id)), func.avg(Visit.dwell_s)
-    ).where(col(Visit.event_id) == services.settings.event_id, col(Visit.ended_at).is_not(None))
+    ).where(col(Visit.event_id) == runtime.settings.event_id, col(Visit.ended_at).is_not(None))
     if since is not None:
         query = query.where(col(Visit.started_at) >= since)
     rows = session.exec(query.group_by(col(Visit.zone_id)).order_by(col(Visit.zone_id)))

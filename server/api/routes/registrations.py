@@ -8,15 +8,15 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 
-from server.api.deps import Organizer, ServicesDep
 from server.api.routes.venue import venue_changed
-from server.venue.registrations import (
+from server.usecases.registrations import (
     RegistrationFileError,
     import_registrations,
     parse_registrations_csv,
     parse_registrations_json,
 )
 from server.venue.report import ImportReport
+from server.web.deps import Organizer, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
 
@@ -46,7 +46,7 @@ JSON_EXAMPLE = [
     },
     responses={415: {"description": "neither text/csv nor application/json"}},
 )
-async def post_registrations(request: Request, services: ServicesDep, _caller: Organizer) -> ImportReport:
+async def post_registrations(request: Request, runtime: RuntimeDep, _caller: Organizer) -> ImportReport:
     """Idempotent: posting the same file twice reports every row `unchanged` the second time. The report
     lists refused rows as `{"line": n, "reason": "..."}` (CSV lines count the header as 1, JSON items from 1);
     a request with refused rows still answers 200, since the good rows were imported."""
@@ -68,16 +68,16 @@ async def post_registrations(request: Request, services: ServicesDep, _caller: O
             )
     except RegistrationFileError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     try:
         report = await run_in_threadpool(
-            import_registrations, services.engine, event_id, rows, warnings=warnings, services=services
+            import_registrations, runtime.engine, event_id, rows, warnings=warnings, publish=runtime.pipeline.publish
         )
     except LookupError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     # New badges are recognized by ingest from the next message on. In a thread: with scale-out this tells the
     # other processes through Redis, a blocking call that must not stall the loop.
-    await run_in_threadpool(venue_changed, services)
+    await run_in_threadpool(venue_changed, runtime)
     return report
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from edge.protocol import ID_PATTERN
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.api.routes.venue import apply_and_commit, detached
 from server.store.models import AgendaSession, SessionRegistration
 from server.venue.schema import SessionFields, SessionSpec, Venue
+from server.web.deps import Organizer, OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["venue"])
 
@@ -37,12 +37,12 @@ def _get(session: Session, session_id: str, event_id: str) -> AgendaSession:
 @router.get("", response_model=list[AgendaSession], summary="The agenda, by start time")
 def list_sessions(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: OrganizerOrStaff,
     zone_id: str | None = None,
     tag: Annotated[str | None, Query(description="only sessions with this tag")] = None,
 ) -> list[AgendaSession]:
-    query = select(AgendaSession).where(AgendaSession.event_id == services.settings.event_id)
+    query = select(AgendaSession).where(AgendaSession.event_id == runtime.settings.event_id)
     if zone_id is not None:
         query = query.where(AgendaSession.zone_id == zone_id)
     rows = session.exec(query.order_by(col(AgendaSession.starts_at), col(AgendaSession.id)))
@@ -51,16 +51,14 @@ def list_sessions(
 
 
 @router.get("/{session_id}", response_model=AgendaSession, responses=NOT_FOUND)
-def get_session(
-    session_id: str, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff
-) -> AgendaSession:
-    return _get(session, session_id, services.settings.event_id)
+def get_session(session_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> AgendaSession:
+    return _get(session, session_id, runtime.settings.event_id)
 
 
 @router.put("/{session_id}", response_model=AgendaSession, summary="Create or change a session (idempotent)")
-def put_session(session_id: SessionId, body: SessionFields, services: ServicesDep, _caller: Organizer) -> AgendaSession:
+def put_session(session_id: SessionId, body: SessionFields, runtime: RuntimeDep, _caller: Organizer) -> AgendaSession:
     venue = Venue(sessions=[SessionSpec(id=session_id, **body.model_dump())])
-    _report, agenda = apply_and_commit(services, venue, lambda s: detached(s.get(AgendaSession, session_id)), strip=2)
+    _report, agenda = apply_and_commit(runtime, venue, lambda s: detached(s.get(AgendaSession, session_id)), strip=2)
     return agenda
 
 
@@ -73,11 +71,11 @@ def put_session(session_id: SessionId, body: SessionFields, services: ServicesDe
 def delete_session(
     session_id: str,
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: Organizer,
     force: Annotated[bool, Query(description="also delete the session's registrations")] = False,
 ) -> None:
-    agenda = _get(session, session_id, services.settings.event_id)
+    agenda = _get(session, session_id, runtime.settings.event_id)
     where = col(SessionRegistration.session_id) == session_id
     registered = session.exec(select(func.count()).select_from(SessionRegistration).where(where)).one()
     if registered and not force:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, SessionDep
 from server.core.security import hash_token, new_token
 from server.store.models import ApiToken, Role
+from server.web.deps import Organizer, SessionDep
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 

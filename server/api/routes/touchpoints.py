@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from server.api.deps import Organizer, ServicesDep, SessionDep
 from server.store.models import NOT_A_SIGHTING, Touchpoint, TouchpointType
+from server.web.deps import Organizer, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/touchpoints", tags=["touchpoints"])
 
@@ -42,7 +42,7 @@ class TouchpointCounts(BaseModel):
 @router.get("", response_model=list[TouchpointOut], summary="Most recent touchpoints first")
 def list_touchpoints(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     _caller: Organizer,
     type: TouchpointType | None = None,
     attendee_id: str | None = None,
@@ -51,7 +51,7 @@ def list_touchpoints(
     since: Annotated[float | None, Query(description="Only touchpoints that occurred at or after (Unix s)")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[Touchpoint]:
-    query = select(Touchpoint).where(Touchpoint.event_id == services.settings.event_id)
+    query = select(Touchpoint).where(Touchpoint.event_id == runtime.settings.event_id)
     if type is not None:
         query = query.where(Touchpoint.type == type.value)
         if type is not TouchpointType.SIGHTING:
@@ -69,9 +69,9 @@ def list_touchpoints(
 
 @router.get("/counts", response_model=TouchpointCounts, summary="How many touchpoints of each type")
 def count_touchpoints(
-    session: SessionDep, services: ServicesDep, _caller: Organizer, since: float | None = None
+    session: SessionDep, runtime: RuntimeDep, _caller: Organizer, since: float | None = None
 ) -> TouchpointCounts:
-    query = select(Touchpoint.type, func.count()).where(Touchpoint.event_id == services.settings.event_id)
+    query = select(Touchpoint.type, func.count()).where(Touchpoint.event_id == runtime.settings.event_id)
     if since is not None:
         query = query.where(Touchpoint.occurred_at >= since)
     by_type = {str(t): int(n) for t, n in session.exec(query.group_by(Touchpoint.type))}

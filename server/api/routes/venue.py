@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session, SQLModel, col, select
 
 from edge.protocol import MessageKind, topic_for
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep
 from server.api.routes.devices import device_config
-from server.services import Services
+from server.runtime import Runtime
 from server.store.models import Device
 from server.venue.importer import apply_venue, export_venue
 from server.venue.report import ImportReport
 from server.venue.schema import Venue, VenueError, parse_venue
+from server.web.deps import Organizer, OrganizerOrStaff, RuntimeDep
 
 router = APIRouter(prefix="/api/v1/venue", tags=["venue"])
 T = TypeVar("T")
@@ -72,31 +72,27 @@ def venue_problem(exc: VenueError, strip: int = 0, location: str = "body") -> HT
 
 
 def apply_and_commit(
-    services: Services, venue: Venue, read: Callable[[Session], T], strip: int = 0
+    runtime: Runtime, venue: Venue, read: Callable[[Session], T], strip: int = 0
 ) -> tuple[ImportReport, T]:
     """Import ``venue`` in one transaction, commit, and let ingest (and devices) see the change.
 
     ``read(session)`` runs after the import and before the commit: what the route returns, detached.
     """
-    with Session(services.engine) as session:
+    with Session(runtime.engine) as session:
         try:
-            report = apply_venue(session, venue, event_id=services.settings.event_id)
+            report = apply_venue(session, venue, event_id=runtime.settings.event_id)
         except VenueError as exc:
             raise venue_problem(exc, strip) from None
         result = read(session)
         session.commit()
-        publish_device_configs(services, session, report.changed_devices)
-    venue_changed(services)
+        publish_device_configs(runtime, session, report.changed_devices)
+    venue_changed(runtime)
     return report, result
 
 
-def venue_changed(services: Services) -> None:
+def venue_changed(runtime: Runtime) -> None:
     """Caches of devices, zones and badges (ingest's directory, live presence) reload after our writes."""
-    notify = getattr(services, "venue_changed", None)  # newer Services tell every cache at once
-    if callable(notify):
-        notify()
-    else:
-        services.directory.invalidate()
+    runtime.pipeline.venue_changed()
 
 
 def detached(row: M | None) -> M:
@@ -105,14 +101,14 @@ def detached(row: M | None) -> M:
     return type(row).model_validate(row, from_attributes=True)
 
 
-def publish_device_configs(services: Services, session: Session, device_ids: Sequence[str]) -> None:
+def publish_device_configs(runtime: Runtime, session: Session, device_ids: Sequence[str]) -> None:
     """A device placed in another zone learns it from its retained config message (when ingest runs here)."""
-    if services.ingest is None or not device_ids:
+    if runtime.ingest is None or not device_ids:
         return
-    prefix = services.settings.mqtt_topic_prefix
+    prefix = runtime.settings.mqtt_topic_prefix
     for device in session.exec(select(Device).where(col(Device.id).in_(list(device_ids)))):
         topic = topic_for(MessageKind.CONFIG, device.event_id, device.id, prefix)
-        services.ingest.publish(topic, device_config(device).to_json(), retain=True)
+        runtime.ingest.publish(topic, device_config(device).to_json(), retain=True)
 
 
 @router.get(
@@ -121,9 +117,9 @@ def publish_device_configs(services: Services, session: Session, device_ids: Seq
     summary="The venue as one document (times in the event's time zone)",
     responses={404: {"description": "the event is not set up yet"}},
 )
-def get_venue(services: ServicesDep, _caller: OrganizerOrStaff) -> JSONResponse:
+def get_venue(runtime: RuntimeDep, _caller: OrganizerOrStaff) -> JSONResponse:
     try:
-        venue = export_venue(services.engine, services.settings.event_id)
+        venue = export_venue(runtime.engine, runtime.settings.event_id)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     return JSONResponse(venue.to_document())
@@ -142,7 +138,7 @@ def get_venue(services: ServicesDep, _caller: OrganizerOrStaff) -> JSONResponse:
         }
     },
 )
-async def put_venue(request: Request, services: ServicesDep, _caller: Organizer) -> ImportReport:
+async def put_venue(request: Request, runtime: RuntimeDep, _caller: Organizer) -> ImportReport:
     """Every problem is reported at once (422, each with its path, e.g. `sessions[3].zone_id`); nothing is
     written unless the whole document is valid. Devices whose placement changed get a new retained config."""
     try:
@@ -154,7 +150,7 @@ async def put_venue(request: Request, services: ServicesDep, _caller: Organizer)
     except VenueError as exc:
         raise venue_problem(exc) from None
 
-    report, _ = await run_in_threadpool(apply_and_commit, services, venue, _nothing)
+    report, _ = await run_in_threadpool(apply_and_commit, runtime, venue, _nothing)
     return report
 
 

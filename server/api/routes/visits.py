@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
-from server.api.deps import Principal, ServicesDep, SessionDep, require
 from server.store.models import Role, Visit, Zone
+from server.web.deps import Principal, RuntimeDep, SessionDep, require
 
 router = APIRouter(prefix="/api/v1/visits", tags=["presence"])
 
@@ -58,7 +58,7 @@ def _parse_cursor(cursor: str) -> tuple[float, int]:
 @router.get("", response_model=VisitPage, summary="Visits by attendee, zone and time (overlapping), paged")
 def list_visits(
     session: SessionDep,
-    services: ServicesDep,
+    runtime: RuntimeDep,
     caller: VisitsCaller,
     attendee_id: str | None = None,
     zone_id: str | None = None,
@@ -68,7 +68,7 @@ def list_visits(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
 ) -> VisitPage:
-    event_id = services.settings.event_id
+    event_id = runtime.settings.event_id
     if from_ is not None and to is not None and to < from_:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`to` is before `from`")
     query = select(Visit).where(col(Visit.event_id) == event_id)

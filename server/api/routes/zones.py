@@ -16,11 +16,11 @@ from pydantic import ConfigDict
 from sqlmodel import Session, col, select
 
 from edge.protocol import ID_PATTERN
-from server.api.deps import Organizer, OrganizerOrStaff, ServicesDep, SessionDep
 from server.api.routes.venue import apply_and_commit, detached, venue_changed
 from server.domain.model import ZoneKind
 from server.store.models import AgendaSession, Device, EnrolmentCode, Visit, Zone
 from server.venue.schema import Venue, ZoneFields, ZoneSpec
+from server.web.deps import Organizer, OrganizerOrStaff, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/api/v1/zones", tags=["venue"])
 
@@ -48,23 +48,23 @@ def _get(session: Session, zone_id: str, event_id: str) -> Zone:
 
 @router.get("", response_model=list[ZoneOut], summary="Every zone of the event, by id")
 def list_zones(
-    session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff, kind: ZoneKind | None = None
+    session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff, kind: ZoneKind | None = None
 ) -> list[ZoneOut]:
-    query = select(Zone).where(Zone.event_id == services.settings.event_id)
+    query = select(Zone).where(Zone.event_id == runtime.settings.event_id)
     if kind is not None:
         query = query.where(Zone.kind == kind)
     return [_out(zone) for zone in session.exec(query.order_by(col(Zone.id)))]
 
 
 @router.get("/{zone_id}", response_model=ZoneOut, responses=NOT_FOUND)
-def get_zone(zone_id: str, session: SessionDep, services: ServicesDep, _caller: OrganizerOrStaff) -> ZoneOut:
-    return _out(_get(session, zone_id, services.settings.event_id))
+def get_zone(zone_id: str, session: SessionDep, runtime: RuntimeDep, _caller: OrganizerOrStaff) -> ZoneOut:
+    return _out(_get(session, zone_id, runtime.settings.event_id))
 
 
 @router.put("/{zone_id}", response_model=ZoneOut, summary="Create or change a zone (idempotent)")
-def put_zone(zone_id: ZoneId, body: ZoneFields, services: ServicesDep, _caller: Organizer) -> ZoneOut:
+def put_zone(zone_id: ZoneId, body: ZoneFields, runtime: RuntimeDep, _caller: Organizer) -> ZoneOut:
     venue = Venue(zones=[ZoneSpec(id=zone_id, **body.model_dump())])
-    _report, zone = apply_and_commit(services, venue, lambda s: _out(detached(s.get(Zone, zone_id))), strip=2)
+    _report, zone = apply_and_commit(runtime, venue, lambda s: _out(detached(s.get(Zone, zone_id))), strip=2)
     return zone
 
 
@@ -74,8 +74,8 @@ def put_zone(zone_id: ZoneId, body: ZoneFields, services: ServicesDep, _caller: 
     summary="Delete an unused zone",
     responses={**NOT_FOUND, 409: {"description": "devices, sessions, enrolment codes or visits use the zone"}},
 )
-def delete_zone(zone_id: str, session: SessionDep, services: ServicesDep, _caller: Organizer) -> None:
-    zone = _get(session, zone_id, services.settings.event_id)
+def delete_zone(zone_id: str, session: SessionDep, runtime: RuntimeDep, _caller: Organizer) -> None:
+    zone = _get(session, zone_id, runtime.settings.event_id)
     now = time.time()
     users = [
         ("devices", list(session.exec(select(col(Device.id)).where(Device.zone_id == zone_id).limit(5)))),
@@ -103,4 +103,4 @@ def delete_zone(zone_id: str, session: SessionDep, services: ServicesDep, _calle
     session.flush()
     session.delete(zone)
     session.commit()
-    venue_changed(services)
+    venue_changed(runtime)

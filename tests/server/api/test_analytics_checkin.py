@@ -10,9 +10,9 @@ from support import AUTH, EVENT, T0
 
 from server.api.routes.analytics import checked_in
 from server.domain.analytics import checked_in_attendees
-from server.live.journeys import load_journeys
-from server.live.venue import load_venue
+from server.store.journeys import load_journeys
 from server.store.models import Attendee, Touchpoint, TouchpointType, Visit
+from server.store.venue import load_venue
 
 
 def tap(attendee_id: str, device_id: str, at: float, seq: int) -> Touchpoint:

@@ -33,7 +33,7 @@ def test_json_body_and_an_updated_attendee(api: TestClient):
 
 
 def test_new_badges_reach_ingest_at_once(api: TestClient):
-    directory = api.app.state.services.directory  # type: ignore[attr-defined]
+    directory = api.app.state.runtime.directory  # type: ignore[attr-defined]
     directory.reload()
     assert directory.badge_by_tap("04c1b2c3d4e599", None) is None
     post_csv(api, "id,name,badge_uid,consent_tracking\nzora,Zora,04:C1:B2:C3:D4:E5:99,yes\n")

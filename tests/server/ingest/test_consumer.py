@@ -82,7 +82,7 @@ def test_a_device_over_its_rate_is_dead_lettered_while_the_others_go_on(server_s
     publisher = RawPublisher(settings.mqtt_url or "")
     try:
         with TestClient(app) as client:
-            assert app.state.services.ingest.wait_connected(10)
+            assert app.state.runtime.ingest.wait_connected(10)
             s = LiveServer(client, settings, publisher)
             s.publisher.publish_many([(s.topic("tap"), tap(i).to_json()) for i in range(200)])  # door-1 floods
             s.publisher.publish(s.topic("sightings", "booth-1-scanner"), batch(1, [sighting(ALICE_BEACON)]).to_json())
@@ -157,7 +157,7 @@ def test_retained_messages_and_the_servers_own_config_never_count_against_a_devi
         publisher.publish(f"{prefix}/v1/demo/door-1/status", status("online", T0).to_json(), retain=True)
         app = create_app(settings)
         with TestClient(app) as client:
-            assert app.state.services.ingest.wait_connected(10)
+            assert app.state.runtime.ingest.wait_connected(10)
             s = LiveServer(client, settings, publisher)
             # The server publishes door-1's config (live, on the topic ingest reads): not door-1's message either.
             moved = client.put("/api/v1/devices/door-1", headers={"Authorization": "Bearer test-admin-token"},

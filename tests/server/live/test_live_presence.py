@@ -64,12 +64,12 @@ def test_a_calibration_put_in_force_reaches_the_running_engine_without_a_restart
     from server.domain.survey import Calibration, ScannerCalibration
     from server.store.calibration import WalkInfo, save_calibration
 
-    services = live_server.client.app.state.services  # type: ignore[attr-defined]
-    assert services.presence.calibration_id is None  # never calibrated: the documented defaults
+    runtime = live_server.client.app.state.runtime  # type: ignore[attr-defined]
+    assert runtime.pipeline.presence.calibration_id is None  # never calibrated: the documented defaults
     fit = Calibration(T0, {"door-1": ScannerCalibration("door-1", -61.0, 2.3, 14.0, 2.8, 60)})
-    with Session(services.engine) as session:
+    with Session(runtime.engine) as session:
         row = save_calibration(session, "demo", fit, WalkInfo("ibeacon:ref", T0, T0 + 900), usable=True)
         session.commit()
         row_id = row.id
-    services.venue_changed()  # as POST /api/v1/calibration/walks/{id}/finish does
-    assert wait_until(lambda: services.presence.calibration_id == row_id, timeout=10)
+    runtime.pipeline.venue_changed()  # as POST /api/v1/calibration/walks/{id}/finish does
+    assert wait_until(lambda: runtime.pipeline.presence.calibration_id == row_id, timeout=10)

@@ -23,7 +23,8 @@ import server.api.routes.registrations as registrations
 from server.dashboard.feed import TOPIC_ALL, DashboardFeed
 from server.live.hub import Hub, subscribe_in_thread
 from server.live.redis_hub import SOCKET_TIMEOUT_S, SUBSCRIBE_WAIT_S, RedisHub
-from server.services import Services
+from server.pipeline import LivePipeline
+from server.runtime import Runtime
 from server.venue.report import ImportReport
 
 BEAT_S = 0.05  # the loop's heartbeat in these tests
@@ -67,11 +68,11 @@ class StillVenue(DashboardFeed):
         return {}
 
 
-def live_worker(hub: RedisHub) -> Services:
+def live_worker(hub: RedisHub) -> Runtime:
     """What the feed reads of a live worker with scale-out on (Redis URL set, presence running)."""
     settings = SimpleNamespace(event_id="demo", redis_url="redis://set")
-    return cast(Services, SimpleNamespace(settings=settings, presence=object(), live_listeners=[], hub=hub,
-                                          now=time.time))  # fmt: skip
+    pipeline = SimpleNamespace(presence=object(), now=time.time)
+    return cast(Runtime, SimpleNamespace(settings=settings, pipeline=pipeline, hub=hub))
 
 
 async def lateness_of_the_loop(seconds: float) -> float:
@@ -145,19 +146,21 @@ def test_a_subscription_made_in_a_thread_gets_what_another_process_publishes(red
         api_worker_hub.stop()
 
 
-def api_worker(hub: RedisHub) -> Services:
+def api_worker(hub: RedisHub) -> Runtime:
     """What the attendee sockets and the registration import read of an API worker with scale-out on."""
-    services = SimpleNamespace(settings=SimpleNamespace(event_id="demo"), engine=None, hub=hub, presence=None,
-                               directory=SimpleNamespace(invalidate=lambda: None))  # fmt: skip
-    services.venue_changed = lambda: Services.venue_changed(cast(Services, services))  # the real one: tells Redis
-    return cast(Services, services)
+    settings, directory = SimpleNamespace(event_id="demo"), SimpleNamespace(invalidate=lambda: None)
+    pipeline = LivePipeline(cast(Any, settings), cast(Any, None), cast(Any, None), cast(Any, directory), hub)
+    # The real pipeline, without stages (as on an API worker): "venue changed" tells Redis.
+    return cast(
+        Runtime, SimpleNamespace(settings=settings, engine=None, hub=hub, directory=directory, pipeline=pipeline)
+    )
 
 
 class Phone:
     """The client end of a WebSocket handler under test: says nothing until it hangs up, keeps what it gets."""
 
-    def __init__(self, services: Services, **query: str) -> None:
-        self.app = SimpleNamespace(state=SimpleNamespace(services=services, mobile=SimpleNamespace(heartbeat_s=60.0)))
+    def __init__(self, runtime: Runtime, **query: str) -> None:
+        self.app = SimpleNamespace(state=SimpleNamespace(runtime=runtime, mobile=SimpleNamespace(heartbeat_s=60.0)))
         self.query_params = query
         self.got: list[dict[str, Any]] = []
         self.hung_up = asyncio.Event()

@@ -57,7 +57,7 @@ def _plan(engine: Engine, statement: Any) -> str:
 
 
 def test_a_journey_is_read_without_walking_the_attendees_sightings(engine: Engine):
-    from server.live.journeys import journey_touchpoints
+    from server.store.journeys import journey_touchpoints
 
     _store_a_day_in_miniature(engine)
     assert "ix_touchpoint_attendee_journey" in _plan(engine, journey_touchpoints(["a7"]))

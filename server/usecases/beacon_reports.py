@@ -11,8 +11,7 @@ apply: no tracking consent, no presence; event staff are never tracked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
@@ -20,9 +19,7 @@ from server.domain import model as domain
 from server.ingest.writer import WriteResult
 from server.store.app_models import VenueBeacon
 from server.store.models import Attendee, AttendeeRole, Device, Touchpoint, TouchpointType
-
-if TYPE_CHECKING:
-    from server.services import Services
+from server.usecases.changes import Change, JourneysChanged, SignalsStored
 
 DEVICE_PREFIX = "vbeacon:"
 # A phone batches what it heard; older reports say where it was, not where it is (and could be replayed).
@@ -78,11 +75,12 @@ class ReportOutcome:
     accepted: int = 0
     unknown_beacons: int = 0
     not_tracked: bool = False
+    changes: list[Change] = field(default_factory=list)  # the stored sightings, for the live pipeline
 
 
-def apply_reports(session: Session, services: Services, attendee: Attendee, reports: list[Report],
-                  received_at: float) -> ReportOutcome:  # fmt: skip
-    """Store the reports of known fixed beacons as sightings and feed them to presence. Commits."""
+def apply_reports(session: Session, attendee: Attendee, reports: list[Report], received_at: float) -> ReportOutcome:
+    """Store the reports of known fixed beacons as sightings. Commits; the caller publishes ``changes`` of the
+    outcome, which feeds them to presence (here or on the live worker) and marks the journey for rescoring."""
     outcome = ReportOutcome()
     if not attendee.consent_tracking or str(attendee.role) == AttendeeRole.STAFF.value:
         outcome.not_tracked = True  # like ingest: dropped on arrival, only counted
@@ -116,7 +114,5 @@ def apply_reports(session: Session, services: Services, attendee: Attendee, repo
     if sightings:
         session.commit()
         outcome.accepted = len(sightings)
-        services.feed_live(WriteResult(presence_sightings=sightings))  # here, or to the live worker
-        if services.scores is not None:
-            services.scores.mark([attendee.id])
+        outcome.changes += [SignalsStored(WriteResult(presence_sightings=sightings)), JourneysChanged((attendee.id,))]
     return outcome

@@ -12,21 +12,23 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, select
 
 from server.core.security import hash_token, same_secret
-from server.services import Services
+from server.runtime import Runtime
 from server.store.models import ApiToken, Role
 
 bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <token>`")
 
 
-def get_services(request: Request) -> Services:
-    return request.app.state.services
+def get_runtime(request: Request) -> Runtime:
+    """The running server's objects, built once by the composition root (server/app.py)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_session(services: ServicesDep) -> Iterator[Session]:
-    with Session(services.engine) as session:
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    with Session(runtime.engine) as session:
         yield session
 
 
@@ -42,7 +44,7 @@ class Principal:
 
 
 def get_principal(
-    services: ServicesDep,
+    runtime: RuntimeDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
@@ -51,7 +53,7 @@ def get_principal(
             status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers={"WWW-Authenticate": "Bearer"}
         )
     token = credentials.credentials
-    if same_secret(token, services.admin_token):
+    if same_secret(token, runtime.admin_token):
         return Principal(Role.ORGANIZER, None, None, is_admin=True)
     row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).first()
     now = time.time()

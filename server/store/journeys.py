@@ -1,19 +1,17 @@
-"""Journeys and scores from the store: load an attendee's signals, let the pure core build and score them.
+"""Journeys and scores as read models: load an attendee's signals, let the pure core build and score them.
 
-``ScoreKeeper`` keeps ``attendee_score`` current: presence and ingest mark attendees whose journey changed,
-and every ``RESCORE_INTERVAL_S`` a worker rescores just those (scores also decay with time, so the API
-rescores on read when a stored score is older than ``STALE_AFTER_S``).
+The organizer API, the rules, the CRM facts and the live score keeper (``server/live/scores.py``) all load a
+journey here, so none of them depends on the live pipeline to read one. ``rescore`` writes the
+``attendee_score`` read model the keeper and the API keep current.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlmodel import Session, col, select
 
 from server.config.load import default_scoring_model, default_stage_model
@@ -21,14 +19,10 @@ from server.domain import model as domain
 from server.domain.attendance import session_attendance
 from server.domain.journey import StageModel, build_journey, stage_of, summarize
 from server.domain.scoring import ScoringModel, grade, score
-from server.live.venue import Venue, load_venue
 from server.store.db import dialect_insert
 from server.store.models import NOT_A_SIGHTING, Attendee, AttendeeScore, Touchpoint, Visit
+from server.store.venue import Venue, load_venue
 
-log = logging.getLogger(__name__)
-
-# Journeys change when visits open or close; rescoring within seconds is live enough for a dashboard.
-RESCORE_INTERVAL_S = 5.0
 # Touchpoint types that enter the journey as they are (presence derives the rest from taps and sightings).
 OTHER_KINDS = {
     "lead_scan": domain.JourneyKind.LEAD_SCAN,
@@ -184,63 +178,3 @@ def rescore(
         update = {k: insert.excluded[k] for k in rows[0] if k != "attendee_id"}
         conn.execute(insert.on_conflict_do_update(index_elements=["attendee_id"], set_=update), rows)
     return len(rows)
-
-
-class ScoreKeeper:
-    """Rescores the attendees whose journeys changed, a few seconds after they changed."""
-
-    def __init__(self, engine: Engine, event_id: str, now: Callable[[], float], models: Models | None = None):
-        self._db = engine
-        self.event_id = event_id
-        self._now = now
-        self.models = models or Models.defaults()
-        self._dirty: set[str] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.rescored = 0
-        self.listeners: list[Callable[[list[ScoreChange]], None]] = []  # told after each rescore commits
-        # Told inside the rescoring transaction: the CRM outbox enqueues there (change and sync commit together).
-        self.in_transaction: list[Callable[[Connection, list[ScoreChange]], None]] = []
-
-    def mark(self, attendee_ids: Iterable[str]) -> None:
-        with self._lock:
-            self._dirty.update(attendee_ids)
-
-    def on_visit_events(self, events: list[domain.VisitEvent]) -> None:
-        self.mark(e.visit.attendee_id for e in events)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="score-keeper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.flush()
-
-    def flush(self) -> int:
-        with self._lock:
-            batch, self._dirty = self._dirty, set()
-        if not batch:
-            return 0
-        changes: list[ScoreChange] = []
-        with self._db.begin() as conn:
-            written = rescore(conn, self.event_id, batch, self.models, self._now(), changes)
-            for hook in self.in_transaction:
-                hook(conn, changes)
-        self.rescored += written
-        for listener in self.listeners:
-            try:
-                listener(changes)
-            except Exception:
-                log.exception("score listener failed")
-        return written
-
-    def _run(self) -> None:
-        while not self._stop.wait(RESCORE_INTERVAL_S):
-            try:
-                self.flush()
-            except Exception:  # keep scoring alive; the journey data is safe in the store
-                log.exception("rescoring failed")

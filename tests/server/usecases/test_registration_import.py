@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from server.store.models import Attendee, SessionRegistration
+from server.usecases.registrations import import_registrations, parse_registrations_csv, parse_registrations_json
 from server.venue.importer import import_venue
 from server.venue.registration_rows import RegistrationFileError, derived_id
-from server.venue.registrations import import_registrations, parse_registrations_csv, parse_registrations_json
 from server.venue.schema import load_venue
 
 EXAMPLE = Path(__file__).parents[3] / "docs" / "examples" / "venue.yaml"

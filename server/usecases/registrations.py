@@ -13,10 +13,11 @@ export updates just the people whose data changed. Rows are checked one by one (
 
 A consent the file changes for a stored attendee (``consent_tracking``, ``consent_push``, ``consent_crm``)
 takes effect as the attendee's own change in the app does, through the same functions
-(mobile_api/consent.py): withdrawing ``consent_crm`` clears the contact of their leads and redacts their Lead
-in Salesforce, in the batch's transaction; withdrawing ``consent_tracking`` makes live presence forget them
-once the batch is committed (given ``services``: the running server's; the CLI has none, and a running server
-then sees the change when its directory reloads).
+(server/usecases/consent.py): withdrawing ``consent_crm`` clears the contact of their leads and redacts their
+Lead in Salesforce, in the batch's transaction; withdrawing ``consent_tracking`` makes live presence forget
+them once the batch is committed (given ``publish``: the running server's; the CLI has none, and a running
+server then sees the change when its directory reloads). A long import announces batch by batch, so a
+withdrawal takes effect minutes before the file is done.
 
 Large files are written in batches (:data:`BATCH_ROWS` per transaction), so memory stays flat and a
 failure costs at most one batch, which is then retried row by row so that the good rows still land.
@@ -32,16 +33,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from mobile_api.consent import ON_ATTENDEE, consent_changed, consents_committed
 from server.crm.outbox import enqueue_crm_change
 from server.store.app_models import ConsentRecord
 from server.store.models import AgendaSession, Attendee, AttendeeRole, Event, SessionRegistration
+from server.usecases.changes import Change
+from server.usecases.consent import ON_ATTENDEE, announce, consent_changed
 from server.venue.registration_rows import (
     ATTENDEE_FIELDS,
     ParsedRow,
@@ -51,9 +53,6 @@ from server.venue.registration_rows import (
     parse_registrations_json,
 )
 from server.venue.report import ImportReport, RowError
-
-if TYPE_CHECKING:
-    from server.services import Services
 
 __all__ = [
     "BATCH_ROWS",
@@ -87,7 +86,8 @@ NEW_ATTENDEE: dict[str, Any] = {
 }
 
 Progress = Callable[[int], None]  # called with the number of rows processed so far, after each batch
-ConsentChanges = dict[str, dict[str, bool]]  # attendee id -> purpose -> granted, as mobile_api/consent.py has them
+ConsentChanges = dict[str, dict[str, bool]]  # attendee id -> purpose -> granted, as server/usecases/consent.py has them
+Publish = Callable[[list[Change]], None]  # the running server's Runtime.publish
 
 
 def import_registrations(
@@ -99,11 +99,11 @@ def import_registrations(
     now: float | None = None,
     warnings: Sequence[str] = (),
     batch_rows: int = BATCH_ROWS,
-    services: Services | None = None,
+    publish: Publish | None = None,
 ) -> ImportReport:
     """Write ``rows`` for ``event_id``; returns counts and the refused rows. Raises LookupError without the event.
 
-    ``services``: the running server, told of each committed batch's consent changes (live presence).
+    ``publish``: the running server's, told of each committed batch's consent changes (live presence).
     """
     now = time.time() if now is None else now
     report = ImportReport(warnings=list(warnings))
@@ -117,7 +117,7 @@ def import_registrations(
                 accepted.append((parsed.line, parsed.row))
             else:
                 report.errors.append(RowError(parsed.line, reason or "invalid row"))
-        _write_batch(engine, event_id, accepted, report, now, services)
+        _write_batch(engine, event_id, accepted, report, now, publish)
         processed += len(batch)
         if progress is not None:
             progress(processed)
@@ -187,7 +187,7 @@ class _Checks:
 
 
 def _write_batch(engine: Engine, event_id: str, rows: list[tuple[int, RegistrationRow]], report: ImportReport,
-                 now: float, services: Services | None) -> None:  # fmt: skip
+                 now: float, publish: Publish | None) -> None:  # fmt: skip
     """One transaction for the batch; if the database refuses it, each row on its own (good rows still land)."""
     if not rows:
         return
@@ -198,12 +198,12 @@ def _write_batch(engine: Engine, event_id: str, rows: list[tuple[int, Registrati
             report.errors.append(RowError(rows[0][0], f"the database refused the row: {_first_line(exc)}"))
             return
         for single in rows:
-            _write_batch(engine, event_id, [single], report, now, services)
+            _write_batch(engine, event_id, [single], report, now, publish)
         return
     for outcome in outcomes:
         report.count("attendees", outcome)
-    if services is not None and consents:
-        consents_committed(services, consents)
+    if publish is not None and consents:
+        publish(announce(consents))
 
 
 def _write(engine: Engine, event_id: str, rows: list[RegistrationRow], now: float) -> tuple[list[str], ConsentChanges]:

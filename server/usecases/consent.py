@@ -13,25 +13,23 @@ Purposes and where they are kept:
   (table ``attendee_consent``).
 
 Every change is one ``consent_record`` row (purpose, granted, when, through what), never updated. A change
-by registration import takes effect through the same functions (:func:`consent_changed`,
-:func:`consents_committed`) as one in the app.
+by registration import (server/usecases/registrations.py) takes effect through the same functions
+(:func:`consent_changed` in the transaction, :func:`announce` after it) as one in the app.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
 
 from sqlmodel import Session, col, select
 
-from mobile_api.leads import sync_contact
 from server.crm.erasure import enqueue_crm_redaction
 from server.crm.outbox import enqueue_crm_change
 from server.store.app_models import AttendeeConsent, ConsentRecord
 from server.store.models import Attendee
-
-if TYPE_CHECKING:
-    from server.services import Services
+from server.usecases.changes import AttendeeForgotten, Change, DirectoryChanged
+from server.usecases.leads import sync_contact
 
 ON_ATTENDEE = {"tracking": "consent_tracking", "push": "consent_push", "share_contact": "consent_crm"}
 EXTRA = ("networking", "email")
@@ -47,9 +45,18 @@ def consents_of(session: Session, attendee: Attendee) -> dict[str, bool]:
     return values
 
 
-def set_consents(session: Session, services: Services | None, attendee: Attendee, changes: Mapping[str, bool],
-                 source: str, now: float) -> dict[str, bool]:  # fmt: skip
-    """Apply ``changes`` (purpose -> granted), record each real change, commit, and make it take effect."""
+@dataclass(frozen=True)
+class ConsentUpdate:
+    """Every purpose's answer after the update, and what the running server must hear (:func:`announce`)."""
+
+    consents: dict[str, bool]
+    changes: list[Change] = field(default_factory=list)
+
+
+def set_consents(session: Session, attendee: Attendee, changes: Mapping[str, bool], source: str,
+                 now: float) -> ConsentUpdate:  # fmt: skip
+    """Apply ``changes`` (purpose -> granted), record each real change and commit; the caller publishes
+    ``changes`` of the result so that it takes effect in the running server."""
     unknown = set(changes) - set(PURPOSES)
     if unknown:
         raise ValueError(f"unknown consent purposes: {', '.join(sorted(unknown))}")
@@ -68,15 +75,13 @@ def set_consents(session: Session, services: Services | None, attendee: Attendee
     consent_changed(session, attendee, changed, now)
     session.commit()
     session.refresh(attendee)
-    if services is not None:
-        consents_committed(services, {attendee.id: changed})
-    return {**current, **changed}
+    return ConsentUpdate({**current, **changed}, announce({attendee.id: changed}))
 
 
 def consent_changed(session: Session, attendee: Attendee, changed: Mapping[str, bool], now: float) -> None:
     """What a real change of consent (purpose -> granted, already set on ``attendee``) does in its own
     transaction, wherever it was made: in the app (:func:`set_consents`) or by a registration import
-    (server/venue/registrations.py), so that a withdrawal has the same effects either way. No commit.
+    (server/usecases/registrations.py), so that a withdrawal has the same effects either way. No commit.
 
     ``share_contact``: the attendee's leads get or lose their contact data; granted, the person is queued for
     Salesforce (the Lead gets its contact back); withdrawn, the Lead already synced is redacted.
@@ -89,8 +94,8 @@ def consent_changed(session: Session, attendee: Attendee, changed: Mapping[str, 
             enqueue_crm_redaction(session, attendee.id, attendee.event_id)
 
 
-def consents_committed(services: Services, changes: Mapping[str, Mapping[str, bool]]) -> None:
-    """After the commit, what changes of consent (attendee id -> purpose -> granted) do in the running server.
+def announce(changes: Mapping[str, Mapping[str, bool]]) -> list[Change]:
+    """What committed changes of consent (attendee id -> purpose -> granted) mean to the running server.
 
     ``tracking``: ingest's directory reloads now (once for all), so the next sighting sees the new consent; a
     withdrawal makes live presence forget the person (here or on the live worker): the open visit closes,
@@ -98,11 +103,9 @@ def consents_committed(services: Services, changes: Mapping[str, Mapping[str, bo
     """
     tracking = {attendee_id: change["tracking"] for attendee_id, change in changes.items() if "tracking" in change}
     if not tracking:
-        return
-    services.venue_changed()
-    for attendee_id, granted in tracking.items():
-        if not granted:
-            services.forget(attendee_id)
+        return []
+    forgotten: list[Change] = [AttendeeForgotten(a) for a, granted in tracking.items() if not granted]
+    return [DirectoryChanged(), *forgotten]
 
 
 def consent_history(session: Session, attendee_id: str) -> list[ConsentRecord]:

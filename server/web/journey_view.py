@@ -8,10 +8,10 @@ from pydantic import BaseModel
 from sqlmodel import Session
 
 from server.domain.journey import to_json
-from server.live.journeys import Models, evaluate, load_journey
-from server.live.venue import load_venue
-from server.services import Services
+from server.runtime import Runtime
+from server.store.journeys import Models, evaluate, load_journey
 from server.store.models import Attendee
+from server.store.venue import load_venue
 
 
 class JourneyOut(BaseModel):
@@ -24,11 +24,11 @@ class JourneyOut(BaseModel):
     score_breakdown: dict[str, Any]
 
 
-def journey_view(session: Session, services: Services, attendee: Attendee) -> JourneyOut:
+def journey_view(session: Session, runtime: Runtime, attendee: Attendee) -> JourneyOut:
     """Timeline, stage, score with its breakdown and a one-line summary, computed now (scores decay)."""
-    now = services.now()
-    models = services.scores.models if services.scores else Models.defaults()
-    venue = load_venue(session, services.settings.event_id)
+    now = runtime.pipeline.now()
+    models = runtime.pipeline.scores.models if runtime.pipeline.scores else Models.defaults()
+    venue = load_venue(session, runtime.settings.event_id)
     journey = load_journey(session, attendee, venue, now)
     values = evaluate(journey, venue, models, now)
     return JourneyOut(

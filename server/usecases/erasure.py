@@ -9,7 +9,7 @@ access tokens) name me in ``subject``. Secrets (hashes of codes and tokens) are 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Column, Table, delete, or_, select
 from sqlmodel import Session, SQLModel
@@ -18,9 +18,7 @@ from server.crm.erasure import enqueue_crm_erasure
 from server.store import registry  # noqa: F401  (every table module is imported, so metadata knows them all)
 from server.store.app_models import AccountKind, LoginCode, RefreshToken
 from server.store.models import ApiToken, Attendee, Role
-
-if TYPE_CHECKING:
-    from server.services import Services
+from server.usecases.changes import AttendeeForgotten, Change, DirectoryChanged
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +95,9 @@ def erase(session: Session, attendee: Attendee, crm_policy: str = "delete") -> d
     return counts
 
 
-def forget_everywhere(services: Services, attendee_id: str) -> None:
-    """After an erasure: ingest forgets the badge (its next signal is unknown) and live presence drops the
-    person at once, writing nothing (their visits are already deleted). Without presence in this process
-    (API-only workers) the live process learns it from its own directory within its reload interval."""
-    services.venue_changed()
-    services.forget(attendee_id, erased=True)  # here, or on the live worker (docs/scaling.md)
+def erased(attendee_id: str) -> list[Change]:
+    """What an erasure means to the running server: ingest forgets the badge (its next signal is unknown) and
+    live presence drops the person at once, writing nothing (their visits are already deleted), here or on the
+    live worker (docs/scaling.md). A CLI erasure publishes nothing: a running server's directory forgets the
+    badge within its reload interval."""
+    return [DirectoryChanged(), AttendeeForgotten(attendee_id, erased=True)]

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from server.live.journeys import Models, evaluate, load_journey, load_journeys, rescore
-from server.live.venue import load_venue
+from server.store.journeys import Models, evaluate, load_journey, load_journeys, rescore
 from server.store.models import Attendee, AttendeeScore, Device, Event, Touchpoint, Visit, Zone, ZoneKind
+from server.store.venue import load_venue
 
 T0 = 1_781_000_000.0
 PEOPLE = ["ann", "ben", "cat", "dan"]  # dan has no signals at all
