@@ -3,8 +3,8 @@
 Layers, highest first; a module may import from its own layer's package and from any layer below, never from
 one above (docs/architecture.md draws the same picture):
 
-1. CLI composition root: ``server.cli`` (the ``touchpoints`` command), ``server.importing_cli`` (its import
-   commands), ``server.runner`` (uvicorn + embedded broker), ``server.bench`` (benchmarks drive whole apps).
+1. CLI composition root: ``server.cli`` (the ``touchpoints`` command), ``server.importing_cli`` and
+   ``server.calibration_cli`` (its import and calibration commands), ``server.runner`` (uvicorn + embedded broker), ``server.bench`` (benchmarks drive whole apps).
 2. HTTP composition root: ``server.app`` builds the runtime and the live pipeline and mounts every face.
 3. Faces, independent of each other: the organizer API ``server.api``, the attendee API ``mobile_api``,
    the organizer dashboard ``server.dashboard``.
@@ -15,10 +15,12 @@ one above (docs/architecture.md draws the same picture):
 8. ``server.usecases``: the application layer, one module per use case.
 9. Stages and adapters, rules above the live stages they react to: ``server.rules``; then ``server.live``
    (presence, scores, hubs, the Redis stream), ``server.crm``, ``server.venue`` (venue and registration files),
-   ``server.simulator``, independent of each other; then ``server.ingest`` (MQTT in, its result type is the
-   pipeline's input).
+   ``server.simulator``, ``server.mail`` (the one SMTP sender), independent of each other; then
+   ``server.ingest`` (MQTT in, its result type is the pipeline's input); then ``server.cli_database`` (how every
+   command opens the database: migrate, or say in one line what to run).
 10. ``server.store``: tables, migrations and read models (venue, journeys, stored presence).
-11. The core: ``server.domain`` (pure) and ``server.core`` (configuration, metrics, token hashing).
+11. The core: ``server.domain`` (pure), ``server.core`` (configuration, metrics, token hashing) and
+    ``server.config`` (the shipped YAML defaults of rules, journey stages and scoring, read into domain values).
 
 Also: ``edge`` imports nothing of ``server`` or ``mobile_api`` (a Pi installs the edge alone), ``server`` imports
 ``mobile_api`` only in its composition root ``server.app``, the top-level packages have no import cycles, and
@@ -41,7 +43,14 @@ WIRING = re.compile(r"\.(listeners|control_listeners|in_transaction)\.(append|in
 WIRED_BY = {"server/app.py", "server/pipeline.py"}
 
 SERVER_LAYERS: tuple[grimp.Layer, ...] = (
-    grimp.Layer("server.cli", "server.importing_cli", "server.runner", "server.bench", independent=False),
+    grimp.Layer(
+        "server.cli",
+        "server.importing_cli",
+        "server.calibration_cli",
+        "server.runner",
+        "server.bench",
+        independent=False,
+    ),
     grimp.Layer("server.app"),
     grimp.Layer("server.api", "mobile_api", "server.dashboard"),
     grimp.Layer("server.security"),
@@ -50,10 +59,11 @@ SERVER_LAYERS: tuple[grimp.Layer, ...] = (
     grimp.Layer("server.pipeline"),
     grimp.Layer("server.usecases"),
     grimp.Layer("server.rules"),
-    grimp.Layer("server.live", "server.crm", "server.venue", "server.simulator"),
+    grimp.Layer("server.live", "server.crm", "server.venue", "server.simulator", "server.mail"),
     grimp.Layer("server.ingest"),
+    grimp.Layer("server.cli_database"),
     grimp.Layer("server.store"),
-    grimp.Layer("server.domain", "server.core", independent=False),
+    grimp.Layer("server.domain", "server.core", "server.config", independent=False),
 )
 
 
