@@ -19,6 +19,8 @@ from sqlmodel import col, select
 from server.store.models import DeadLetter, DeadLetterReason
 from server.web.deps import OrganizerOrStaff, SessionDep
 
+MAX_ID = 2**63 - 1  # ids are BIGINT: a larger cursor is a client error (422), not a database overflow
+
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
 
 
@@ -43,7 +45,7 @@ def list_dead_letters(
     device_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: Annotated[
-        int | None, Query(ge=1, description="Cursor: only ids below this (the last id of a page)")
+        int | None, Query(ge=1, le=MAX_ID, description="Cursor: only ids below this (the last id of a page)")
     ] = None,
 ) -> list[DeadLetterOut]:
     query = select(DeadLetter)

@@ -12,6 +12,7 @@ attendee agreed to it. Only organizers see and filter by attendee.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -43,6 +44,9 @@ class VisitPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; None on the last page")
 
 
+MAX_ID = 2**63 - 1  # ids are BIGINT
+
+
 def _cursor(visit: Visit) -> str:
     return f"{visit.started_at!r}:{visit.id}"
 
@@ -50,9 +54,12 @@ def _cursor(visit: Visit) -> str:
 def _parse_cursor(cursor: str) -> tuple[float, int]:
     started, _, visit_id = cursor.rpartition(":")
     try:
-        return float(started), int(visit_id)
+        at, after_id = float(started), int(visit_id)
     except ValueError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a cursor from this API: {cursor!r}") from None
+        at, after_id = math.nan, 0
+    if not math.isfinite(at) or not 0 <= after_id <= MAX_ID:  # nan/inf or past BIGINT: never from this API
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"not a cursor from this API: {cursor!r}")
+    return at, after_id
 
 
 @router.get("", response_model=VisitPage, summary="Visits by attendee, zone and time (overlapping), paged")
