@@ -215,7 +215,7 @@ def run_radio(
 
         walk = survey_walk(scenario, radio, seed=seed, faults=spec)
         calibration = fit(zones, scanners, walk.legs, walk.sightings)
-        trackers["ours_calibrated"] = PresenceEngine(zones, scanners, params, calibration=calibration)  # type: ignore[call-arg,unused-ignore]
+        trackers["ours_calibrated"] = PresenceEngine(zones, scanners, params, calibration=calibration)
     trackers["nearest"] = NearestScannerTracker(scanners)
     trackers["incumbent"] = IncumbentChallengerTracker(scanners)
     events: dict[str, list[VisitEvent]] = {name: [] for name in trackers}

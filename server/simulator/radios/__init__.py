@@ -36,6 +36,7 @@ __all__ = [
     "fault_options",
     "make_radio",
     "parse_loss",
+    "plan_faults",
 ]
 
 
