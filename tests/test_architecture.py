@@ -4,7 +4,8 @@ Layers, highest first; a module may import from its own layer's package and from
 one above (docs/architecture.md draws the same picture):
 
 1. CLI composition root: ``server.cli`` (the ``touchpoints`` command), ``server.importing_cli`` and
-   ``server.calibration_cli`` (its import and calibration commands), ``server.runner`` (uvicorn + embedded broker), ``server.bench`` (benchmarks drive whole apps).
+   ``server.calibration_cli`` (its import and calibration commands), ``server.runner`` (uvicorn + embedded
+   broker), ``server.bench`` (benchmarks drive whole apps).
 2. HTTP composition root: ``server.app`` builds the runtime and the live pipeline and mounts every face.
 3. Faces, independent of each other: the organizer API ``server.api``, the attendee API ``mobile_api``,
    the organizer dashboard ``server.dashboard``.
