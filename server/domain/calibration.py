@@ -296,7 +296,11 @@ def _fit_wall_loss(
         for scanner_id, cal in fitted.items()
         if cal.status == ScannerStatus.OK
         for q in points.get(scanner_id, [])
-        if q.walls > 0 and math.isfinite(q.var_log_d)
+        if q.walls > 0
+        and math.isfinite(q.var_log_d)
+        # censored: with the default wall the leg reads near the sensitivity, so only strong adverts came through
+        and cal.gain_db - 10 * cal.exponent * q.log_d - q.walls * p.default_wall_loss_db
+        >= p.sensitivity_dbm + p.censor_margin_db
     )
     if len(per_wall) < 3:
         return None

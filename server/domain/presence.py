@@ -18,12 +18,15 @@ How a zone is decided (see docs/presence.md for the organizer's version):
    the spots within ``map_range_m`` of each scanner: beyond, a scanner's value is constant). Silence is
    evidence: a scanner that should hear a spot loudly and reports nothing speaks against that spot
    (unless it is down: it has heard no badge for ``scanner_down_s``). The spots that agree with the
-   strongest reading are candidates; each is scored against *every* reading and every silence (squared dB);
-   the best spot's zone wins, a spot outside every zone meaning a corridor, i.e. *no* zone.
-3. A place's cost is what exceeds the average cost of a badge truly there (a sum over every scanner grows
-   with the hall). Hysteresis: the current zone keeps the badge while that stays under ``stay_cost_db`` and
-   no other place is better by ``switch_margin_db``; a challenger (another zone, or the corridor) takes over
-   only when it has won every evaluation for ``confirm_s``.
+   strongest reading are candidates; each is scored against *every* reading (one scanner's residual capped at
+   ``robust_cap_db``) and every silence (squared dB); a place's cost is its best spot's, a spot outside every
+   zone meaning a corridor, i.e. *no* zone. With a survey's calibration the map uses each scanner's fitted
+   gain and exponent, and a zone's fingerprint cost (:mod:`server.domain.fingerprint`) is added to its own.
+3. Decisions are relative, never an absolute cost gate (those were never met in halls unlike the model): a
+   forward filter over places (:mod:`server.domain.zone_filter`) with a dwell prior keeps a belief per badge;
+   the current place has ``switch_margin_db`` of head start (hysteresis); the most likely place takes over
+   when it has stayed most likely for ``confirm_s``, back-dated to the first window it explained best. Only
+   readings no spot of a zone explains within ``implausible_cost_db`` keep a badge out of that zone.
 4. Visits are back-dated: a visit starts at the first evidence of its zone and ends at the last evidence
    (never at the moment a timeout noticed it). It is announced (:class:`VisitStarted`) only once it has
    lasted ``min_visit_s``: a walk-by is not a visit. A badge unseen for ``away_after_s`` has left
@@ -91,7 +94,7 @@ class PresenceParams:
     map_range_m: float = 45.0
     # A spot is a candidate when the strongest reading agrees with it within this (about 1.5 sigmas: the
     # strongest reading is near, hence uncensored and the most precise).
-    ring_db: float = 3.0
+    ring_db: float = 5.0
     # A weak strongest reading (a badge far from every scanner) draws a wide ring; past this many spots the
     # engine compares a coarser map's spots (4 m, then 8 m apart): far from scanners precision is lower anyway.
     max_candidates: int = 100
@@ -124,9 +127,10 @@ class PresenceParams:
     # its excess being how much worse (dB^2) its best spot explains the readings than the best place's.
     # 3 dB: the sum over scanners is far noisier than one reading off-model (exponent, gain, shadowing).
     emission_sd_db: float = 3.0
-    # ... less this dead zone: places within 4 dB at one scanner (2 dB at each of four) are indistinguishable
-    # and the belief (the past) keeps the badge where it was: the hysteresis (switch_margin_db squared x 4).
-    switch_margin_db: float = 2.0
+    # The place the badge is in has this much (squared) taken off its excess: a challenger must explain the
+    # readings better by more than one scanner's capped residual (robust_cap_db), so one scanner read 8-10 dB
+    # low for minutes (a body) never moves a badge on its own; a real move changes several scanners.
+    switch_margin_db: float = 7.0
     # A zone's fingerprint counts a silence against it only for scanners the walk heard there this often.
     fingerprint_silence_share: float = 0.5
     # Typical stays (the filter's dwell prior): minutes in a zone, seconds crossing the aisle.
@@ -405,32 +409,27 @@ class PresenceEngine:
         return best, plausible
 
     def _with_fingerprints(self, best: dict[str, float], readings: dict[str, tuple[float, float]]) -> dict[str, float]:
-        """Zones are judged by their fingerprints (what the walk read there), not by the map: the zones of the five
-        strongest scanners join the map's places (static shadowing can put a badge's own zone outside the map's
-        ring). Places without a fingerprint (the corridor) keep their map cost relative to the map's best
-        fingerprinted place (its anchor), or tie with the best fingerprint when the map's ring held none."""
+        """Each zone's fingerprint cost (what the walk read there) is added to its map cost: the map knows where in
+        the hall a badge is, the fingerprint what the hall does there (static shadowing, a wall the plan lacks).
+        The zones of the five strongest scanners join the places (shadowing can put a badge's own zone outside
+        the map's ring), at the worst candidate's map cost. Places without a fingerprint (the corridor: its
+        spots differ too much to pool) are taken to fit as well as the map's best fingerprinted place."""
         fp = self._fingerprints
         assert fp is not None
         offset = self._offset
         rssi = {k: DEFAULT_RSSI_1M - offset[k] - loss for k, (loss, _) in readings.items()}
-        places = set(best)
+        worst = max(best.values())
+        places = dict(best)
         for k in sorted(rssi, key=rssi.__getitem__, reverse=True)[:5]:
             zone_id = self._scanner_zone.get(k)
-            if zone_id is not None:
-                places.add(zone_id)
+            if zone_id is not None and zone_id not in places:
+                places[zone_id] = worst
         scored = {place: fp.cost(place, rssi, self._down) for place in places if place in fp and place != CORRIDOR}
         if not scored:
             return best
-        anchors = [place for place in scored if place in best]
-        unscored = {place: cost for place, cost in best.items() if place not in scored}
-        if anchors:
-            anchor = min(anchors, key=best.__getitem__)
-            shift = scored[anchor] - best[anchor]
-        elif unscored:
-            shift = min(scored.values()) - min(unscored.values())
-        else:
-            shift = 0.0
-        return scored | {place: cost + shift for place, cost in unscored.items()}
+        anchors = [place for place in scored if place in best] or list(scored)
+        shift = scored[min(anchors, key=places.__getitem__)]
+        return {place: cost + scored.get(place, shift) for place, cost in places.items()}
 
     def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
         p = self.params
@@ -447,7 +446,7 @@ class PresenceEngine:
         belief = badge.belief
         predict(belief, last - badge.belief_at, costs, p.zone_dwell_s, p.corridor_dwell_s)
         current = badge.zone
-        dead_zone = 4 * p.switch_margin_db**2
+        dead_zone = p.switch_margin_db**2
         update(belief, costs, current or CORRIDOR, dead_zone, p.emission_sd_db**2, p.robust_cap_db**2)
         badge.belief_at = last
         leader = min(costs, key=costs.__getitem__)  # this window's best place: where evidence of a move starts
