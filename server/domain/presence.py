@@ -87,8 +87,12 @@ class PresenceParams:
     jump_db: float = 8.0
     # The radio map's spots are this far apart: finer than a booth, coarse enough to stay cheap.
     grid_m: float = 2.0
-    # Corridors around the zones (aisles, the hall's edges) belong to the map too, this far out.
-    corridor_margin_m: float = 6.0
+    # Corridor spots beyond the outermost zones, this far out. None: stands and rooms line a hall's walls, and
+    # spots behind a stand's back-wall scanner (outside the hall) read like the stand itself: with 6 m, the
+    # bench's 60 x 40 m hall put booth badges there (booths 0.24 in-zone under the crowd model, 0.40 with none;
+    # the 120 x 80 m default venue, whose outer aisles lie outside every zone, loses 0.5 points). Set it to the
+    # width of an aisle that runs along the walls outside every zone. Aisles between zones are always corridor.
+    corridor_margin_m: float = 0.0
     # The map treats further spots as this far (memory grows with its square). A scanner 45 m away still hears
     # a badge in ~16 % of 2 s windows (under 2 % only past ~65 m): zones discount it (expected_costs).
     map_range_m: float = 45.0
