@@ -135,6 +135,8 @@ class PresenceParams:
     # readings better by more than one scanner's capped residual (robust_cap_db), so one scanner read 8-10 dB
     # low for minutes (a body) never moves a badge on its own; a real move changes several scanners.
     switch_margin_db: float = 7.0
+    # ... but the aisle is a place people pass through (corridor_dwell_s): its head start is a fade's, not a body's.
+    corridor_switch_margin_db: float = 4.0
     # A zone's fingerprint counts a silence against it only for scanners the walk heard there this often.
     fingerprint_silence_share: float = 0.5
     # Typical stays (the filter's dwell prior): minutes in a zone, seconds crossing the aisle.
@@ -450,7 +452,7 @@ class PresenceEngine:
         belief = badge.belief
         predict(belief, last - badge.belief_at, costs, p.zone_dwell_s, p.corridor_dwell_s)
         current = badge.zone
-        dead_zone = p.switch_margin_db**2
+        dead_zone = (p.switch_margin_db if current is not None else p.corridor_switch_margin_db) ** 2
         update(belief, costs, current or CORRIDOR, dead_zone, p.emission_sd_db**2, p.robust_cap_db**2)
         badge.belief_at = last
         leader = min(costs, key=costs.__getitem__)  # this window's best place: where evidence of a move starts
