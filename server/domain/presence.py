@@ -21,7 +21,7 @@ How a zone is decided (see docs/presence.md for the organizer's version):
    strongest reading are candidates; each is scored against *every* reading (one scanner's residual capped at
    ``robust_cap_db``) and every silence (squared dB); a place's cost is its best spot's, a spot outside every
    zone meaning a corridor, i.e. *no* zone. With a survey's calibration the map uses each scanner's fitted
-   gain and exponent, and a zone's fingerprint cost (:mod:`server.domain.fingerprint`) is added to its own.
+   gain and exponent, and a zone's fingerprint cost (:mod:`server.domain.fingerprint`) is blended with its own.
 3. Decisions are relative, never an absolute cost gate (those were never met in halls unlike the model): a
    forward filter over places (:mod:`server.domain.zone_filter`) with a dwell prior keeps a belief per badge;
    the current place has ``switch_margin_db`` of head start (hysteresis); the most likely place takes over
@@ -62,7 +62,7 @@ from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, Visit
 from server.domain.presence_params import PresenceParams
 from server.domain.radio_map import DEFAULT_RSSI_1M, RadioMap, expected_reading
 from server.domain.survey import Calibration, ScannerStatus
-from server.domain.zone_filter import CORRIDOR, most_likely, predict, update
+from server.domain.zone_filter import CORRIDOR, most_likely, predict, update, with_loudest
 
 __all__ = ["DEFAULT_RSSI_1M", "PresenceEngine", "PresenceParams", "expected_reading"]
 
@@ -314,21 +314,36 @@ class PresenceEngine:
         best = {(zone_id or CORRIDOR): costs[i] for zone_id, i in at.items()}
         if self._fingerprints is not None:
             best = self._with_fingerprints(best, readings)
+        fitted = dict(best)
 
         def plausible(zone_id: str) -> bool:  # only called for places in ``best``
             if zone_id not in at:
                 return True  # not a spot of the map: the survey's fingerprint or the loudest scanner put it there
             expected = self._map.expected_costs([spots[at[zone_id]]], readings, self._down)[0]
-            return best[zone_id] + constant - expected <= p.implausible_cost_db**2
+            return fitted[zone_id] + constant - expected <= p.implausible_cost_db**2
 
-        return best, plausible
+        return self._with_loudest(best, first_id, readings), plausible
+
+    def _with_loudest(
+        self, best: dict[str, float], loudest_id: str, readings: dict[str, tuple[float, float]]
+    ) -> dict[str, float]:
+        """The loudest scanner's zone as evidence (:func:`~server.domain.zone_filter.with_loudest`), weighed by
+        its lead over the loudest scanner of any other place."""
+        own = self._scanner_zone.get(loudest_id)
+        if own is None:
+            return best
+        zone_of, p = self._scanner_zone, self.params
+        runner_up = min((loss for k, (loss, _) in readings.items() if zone_of.get(k) != own), default=math.inf)
+        weight = min(1.0, (runner_up - readings[loudest_id][0]) / p.loudest_lead_db)
+        return with_loudest(best, own, weight * p.loudest_zone_db**2, weight * p.loudest_aisle_db**2)
 
     def _with_fingerprints(self, best: dict[str, float], readings: dict[str, tuple[float, float]]) -> dict[str, float]:
-        """Each zone's fingerprint cost (what the walk read there) is added to its map cost: the map knows where in
-        the hall a badge is, the fingerprint what the hall does there (static shadowing, a wall the plan lacks).
-        The zones of the five strongest scanners join the places (shadowing can put a badge's own zone outside
-        the map's ring), at the worst candidate's map cost. Places without a fingerprint (the corridor: its
-        spots differ too much to pool) are taken to fit as well as the map's best fingerprinted place."""
+        """Each zone's fingerprint cost (what the walk read there) is blended with its map cost
+        (``fingerprint_blend``): the map knows where in the hall a badge is, the fingerprint what the hall does
+        there (static shadowing, a wall the plan lacks). The zones of the five strongest scanners join the
+        places (shadowing can put a badge's own zone outside the map's ring), at the worst candidate's map cost.
+        Places without a fingerprint (the corridor: its spots differ too much to pool) are taken to fit as well
+        as the map's best fingerprinted place."""
         fp = self._fingerprints
         assert fp is not None
         offset = self._offset
@@ -344,7 +359,8 @@ class PresenceEngine:
             return best
         anchors = [place for place in scored if place in best] or list(scored)
         shift = scored[min(anchors, key=places.__getitem__)]
-        return {place: cost + scored.get(place, shift) for place, cost in places.items()}
+        half = self.params.fingerprint_blend
+        return {place: (1 - half) * cost + half * scored.get(place, shift) for place, cost in places.items()}
 
     def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
         p = self.params

@@ -80,6 +80,25 @@ class PresenceParams:
     switch_margin_db: float = 7.0
     # ... but the aisle is a place people pass through (corridor_dwell_s): its head start is a fade's, not a body's.
     corridor_switch_margin_db: float = 4.0
+    # Which scanner hears a badge loudest is a relative signal: a crowd or a body that attenuates every
+    # reading leaves it intact, while the map's fit of absolute levels drifts to the aisle (further from every
+    # scanner). When a zone's scanner is loudest (presence._with_loudest), the aisle costs loudest_aisle_db
+    # squared more than that zone, other zones loudest_zone_db squared more: an emission term of fixed weight,
+    # not an override. Hall bench (60 badges, 15 min, seed 11), in-zone dwell without a survey: crowd model
+    # 0.642 -> 0.821 (nearest scanner 0.814), engine model 0.979 -> 0.990. A larger zone term (14 dB) moved
+    # badges to neighbouring stands on the engine's own model (0.951 < nearest 0.952); a smaller aisle term
+    # (7 dB) left crowded booths in the aisle (0.745).
+    loudest_zone_db: float = 8.0
+    loudest_aisle_db: float = 16.0
+    # ... at full weight when the loudest scanner leads the loudest of any other place by this much, less below:
+    # a neighbour half a dB louder is noise (one reading's sd after averaging is 2 dB) and must not take a
+    # badge; two stands' scanners heard alike from the aisle between them say nothing. 4 dB cost the crowd
+    # model what the term gained (0.809 < nearest 0.814 on seed 11).
+    loudest_lead_db: float = 2.0
+    # With a survey, a place's cost blends the map's and the fingerprint's at this share of the fingerprint:
+    # both explain the same readings, so their sum counted the evidence twice (and the dead zone and the
+    # loudest-scanner term weighed half as much as without a survey). Crowd model, seed 11: 0.795 -> 0.854.
+    fingerprint_blend: float = 0.5
     # A zone's fingerprint counts a silence against it only for scanners the walk heard there this often.
     fingerprint_silence_share: float = 0.5
     # Typical stays (the filter's dwell prior): minutes in a zone, seconds crossing the aisle.

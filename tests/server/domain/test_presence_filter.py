@@ -17,9 +17,9 @@ from test_presence_dense_hall import likely_readings
 from server.domain.calibration import fit_calibration
 from server.domain.model import Scanner, Sighting, VisitEvent, Zone, ZoneKind
 from server.domain.nearest import NearestScannerTracker
-from server.domain.presence import PresenceEngine
+from server.domain.presence import PresenceEngine, PresenceParams
 from server.domain.survey import Calibration, ScannerCalibration
-from server.domain.zone_filter import CORRIDOR, most_likely, predict, update
+from server.domain.zone_filter import CORRIDOR, most_likely, predict, update, with_loudest
 
 WINDOW_S = 2.0
 
@@ -49,6 +49,29 @@ def test_a_scanner_reading_10_db_low_for_three_minutes_does_not_end_a_booth_visi
     blocked = dict(readings, **{"scan-4": readings["scan-4"] * 10 ** (10 / 25)})  # a body: 10 dB weaker
     during, events = run(e, scanners, blocked, 60, 240)
     assert set(during) == {"booth-4"} and events == []
+
+
+def test_a_badge_that_arrives_behind_a_body_is_placed_in_the_booth_whose_scanner_hears_it_loudest() -> None:
+    """Its booth's scanner reads 10 dB low from the start (no visit to defend): the map's best spot is then
+    in the aisle, further from every scanner, but the booth's scanner is still the loudest. That relative
+    signal is evidence of the booth (loudest_zone_db); without it the badge is left in the aisle."""
+    zones, scanners = booth_grid(3)
+    readings = likely_readings(scanners, 14.0, 16.0)  # in booth-4 (12-18 x 12-18), 1.4 m from its scanner
+    blocked = dict(readings, **{"scan-4": readings["scan-4"] * 10 ** (10 / 25)})  # a body: 10 dB weaker
+    assert min(blocked, key=blocked.__getitem__) == "scan-4"
+    with_term, _ = run(PresenceEngine(zones, scanners), scanners, blocked, 0, 120)
+    assert with_term[-1] == "booth-4"
+    without = PresenceParams(loudest_zone_db=0.0, loudest_aisle_db=0.0)
+    without_term, _ = run(PresenceEngine(zones, scanners, without), scanners, blocked, 0, 120)
+    assert without_term[-1] is None
+
+
+def test_the_loudest_scanners_zone_weighs_against_the_aisle_and_the_other_zones_by_fixed_amounts() -> None:
+    costs = {"booth-4": 60.0, CORRIDOR: 20.0, "booth-5": 90.0}
+    assert with_loudest(costs, "booth-4", 64.0, 196.0) == {"booth-4": -136.0, CORRIDOR: 20.0, "booth-5": -42.0}
+    # a zone the map ruled out joins at the worst cost; no weight changes nothing
+    assert with_loudest({CORRIDOR: 20.0, "booth-5": 90.0}, "booth-4", 64.0, 196.0)["booth-4"] == 90.0 - 196.0
+    assert with_loudest(costs, "booth-4", 0.0, 0.0) == costs
 
 
 def test_a_scanner_going_dark_does_not_move_the_badge() -> None:
