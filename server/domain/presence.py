@@ -18,12 +18,15 @@ How a zone is decided (see docs/presence.md for the organizer's version):
    the spots within ``map_range_m`` of each scanner: beyond, a scanner's value is constant). Silence is
    evidence: a scanner that should hear a spot loudly and reports nothing speaks against that spot
    (unless it is down: it has heard no badge for ``scanner_down_s``). The spots that agree with the
-   strongest reading are candidates; each is scored against *every* reading and every silence (squared dB);
-   the best spot's zone wins, a spot outside every zone meaning a corridor, i.e. *no* zone.
-3. A place's cost is what exceeds the average cost of a badge truly there (a sum over every scanner grows
-   with the hall). Hysteresis: the current zone keeps the badge while that stays under ``stay_cost_db`` and
-   no other place is better by ``switch_margin_db``; a challenger (another zone, or the corridor) takes over
-   only when it has won every evaluation for ``confirm_s``.
+   strongest reading are candidates; each is scored against *every* reading (one scanner's residual capped at
+   ``robust_cap_db``) and every silence (squared dB); a place's cost is its best spot's, a spot outside every
+   zone meaning a corridor, i.e. *no* zone. With a survey's calibration the map uses each scanner's fitted
+   gain and exponent, and a zone's fingerprint cost (:mod:`server.domain.fingerprint`) is blended with its own.
+3. Decisions are relative, never an absolute cost gate (those were never met in halls unlike the model): a
+   forward filter over places (:mod:`server.domain.zone_filter`) with a dwell prior keeps a belief per badge;
+   the current place has ``switch_margin_db`` of head start (hysteresis); the most likely place takes over
+   when it has stayed most likely for ``confirm_s``, back-dated to the first window it explained best. Only
+   readings no spot of a zone explains within ``implausible_cost_db`` keep a badge out of that zone.
 4. Visits are back-dated: a visit starts at the first evidence of its zone and ends at the last evidence
    (never at the moment a timeout noticed it). It is announced (:class:`VisitStarted`) only once it has
    lasted ``min_visit_s``: a walk-by is not a visit. A badge unseen for ``away_after_s`` has left
@@ -52,100 +55,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from server.domain.fingerprint import FingerprintIndex
 from server.domain.model import Scanner, Sighting, Tap, Visit, VisitEnded, VisitEvent, VisitStarted, Zone
+from server.domain.presence_params import PresenceParams
 from server.domain.radio_map import DEFAULT_RSSI_1M, RadioMap, expected_reading
 from server.domain.survey import Calibration, ScannerStatus
-from server.domain.zone_filter import CORRIDOR, most_likely, predict, update
+from server.domain.zone_filter import CORRIDOR, most_likely, predict, update, with_loudest
 
 __all__ = ["DEFAULT_RSSI_1M", "PresenceEngine", "PresenceParams", "expected_reading"]
-
-
-@dataclass(frozen=True, slots=True)
-class PresenceParams:
-    # Path-loss exponent: the edge estimates distance with 2.5 (an exhibition hall full of people).
-    path_loss_exponent: float = 2.5
-    # A scanner on a stand never reads a chest-worn badge as closer than about a metre.
-    min_distance_m: float = 1.0
-    # Scanners sit on a stand or counter (~2.4 m), badges hang at chest height (~1.2 m): the radio distance
-    # is never the floor distance, and the difference matters most right at the reader.
-    height_diff_m: float = 1.2
-    # A room wall plus its door frame costs ~8 dB at 2.4 GHz; booths, entrances and lounges are open.
-    wall_loss_db: float = 8.0
-    # A scanner's latest reading speaks for this long: two 2 s windows, so one lost window changes nothing,
-    # while a walker (1.2 m/s) has moved only ~5 m since.
-    reading_max_age_s: float = 5.0
-    # Each scanner's path loss is averaged over about this long (an exponential moving average): a person
-    # standing at a stand or in a talk stays for minutes; three windows' worth cuts the noise by ~40 %.
-    smoothing_s: float = 6.0
-    # ... but a change this large is a move, not noise (2x the distance): the average restarts from it.
-    jump_db: float = 8.0
-    # The radio map's spots are this far apart: finer than a booth, coarse enough to stay cheap.
-    grid_m: float = 2.0
-    # Corridors around the zones (aisles, the hall's edges) belong to the map too, this far out.
-    corridor_margin_m: float = 6.0
-    # The map treats further spots as this far (memory grows with its square). A scanner 45 m away still hears
-    # a badge in ~16 % of 2 s windows (under 2 % only past ~65 m): zones discount it (expected_costs).
-    map_range_m: float = 45.0
-    # A spot is a candidate when the strongest reading agrees with it within this (about 1.5 sigmas: the
-    # strongest reading is near, hence uncensored and the most precise).
-    ring_db: float = 3.0
-    # A weak strongest reading (a badge far from every scanner) draws a wide ring; past this many spots the
-    # engine compares a coarser map's spots (4 m, then 8 m apart): far from scanners precision is lower anyway.
-    max_candidates: int = 100
-    # A scanner without a position vouches for its own zone up to ~10 m.
-    unplaced_reach_db: float = 25.0
-    # How readings are heard (the radio map predicts what a scanner reports, not just the mean loss):
-    # the weakest advertisement a typical BLE radio still decodes; anything weaker is simply not reported.
-    sensitivity_dbm: float = -95.0
-    # Per-advertisement jitter (multipath, bodies). Near the sensitivity only the lucky strong adverts are
-    # heard, so a far scanner reads too strong by sigma * phi(a) / Phi(a): the map expects that, instead
-    # of ignoring far readings.
-    advert_noise_db: float = 4.0
-    # Share of adverts a scanner misses even at close range (collisions, channel hopping, duty cycle).
-    advert_loss: float = 0.10
-    # Badges advertise about once a second: how many chances a scanner had to hear one in a reading's age.
-    advert_hz: float = 1.0
-    # The noise of one reading after the edge's median and our averaging: it converts probabilities into
-    # the same dB^2 as residuals (cost = residual^2, or -2 * noise^2 * ln(probability)).
-    reading_noise_db: float = 2.0
-    # Negative evidence: a scanner that should hear a spot loudly and reports nothing speaks against that
-    # spot, at most this much (a badge in a pocket or behind a crowd can still be missed).
-    max_silence_db: float = 8.0
-    # A scanner that has heard no badge at all for this long is down, not evidence of absence.
-    scanner_down_s: float = 30.0
-    # Robust readings: one scanner's residual costs at most this squared. A body between badge and scanner
-    # reads 8-10 dB low for minutes, a pole-mounted or shadowed scanner several dB off: one such scanner must
-    # not outvote the others (a heavy-tailed emission; 7 dB is 3.5 reading sigmas).
-    robust_cap_db: float = 7.0
-    # Decisions are relative (zone_filter): a place's likelihood is exp(-excess / (2 * emission_sd_db^2)),
-    # its excess being how much worse (dB^2) its best spot explains the readings than the best place's.
-    # 3 dB: the sum over scanners is far noisier than one reading off-model (exponent, gain, shadowing).
-    emission_sd_db: float = 3.0
-    # ... less this dead zone: places within 4 dB at one scanner (2 dB at each of four) are indistinguishable
-    # and the belief (the past) keeps the badge where it was: the hysteresis (switch_margin_db squared x 4).
-    switch_margin_db: float = 2.0
-    # A zone's fingerprint counts a silence against it only for scanners the walk heard there this often.
-    fingerprint_silence_share: float = 0.5
-    # Typical stays (the filter's dwell prior): minutes in a zone, seconds crossing the aisle.
-    zone_dwell_s: float = 180.0
-    corridor_dwell_s: float = 20.0
-    # The only absolute gate left: readings no spot of a zone explains within this (root of the summed
-    # excess over what a badge truly there scores, dB) enter no zone. 5/3 of the old 12 dB enter gate: it
-    # catches impossible readings (two scanners 24 m apart both at 2 m), not a hall that differs from the model.
-    implausible_cost_db: float = 20.0
-    # ... and keep winning this long: longer than a fade, a person passing between badge and scanner, or a
-    # step into the aisle (visits are back-dated, so waiting costs no dwell, only live latency).
-    confirm_s: float = 12.0
-    # Walk-bys (a few seconds to half a minute in a stand) are not visits; the shortest conversation is.
-    min_visit_s: float = 45.0
-    # Unseen by every scanner this long means gone: adverts drop ~10 % per scanner, so ~10 windows of
-    # silence is not bad luck but a badge that left (or a pocket that swallowed it).
-    away_after_s: float = 20.0
-    # After a tap the attendee stands at the reader: BLE does not contradict it for this long.
-    tap_hold_s: float = 10.0
 
 
 _NO_ZONE = CORRIDOR  # the challenger value for "in no zone" (None means "no challenger")
@@ -395,42 +314,53 @@ class PresenceEngine:
         best = {(zone_id or CORRIDOR): costs[i] for zone_id, i in at.items()}
         if self._fingerprints is not None:
             best = self._with_fingerprints(best, readings)
+        fitted = dict(best)
 
         def plausible(zone_id: str) -> bool:  # only called for places in ``best``
             if zone_id not in at:
                 return True  # not a spot of the map: the survey's fingerprint or the loudest scanner put it there
             expected = self._map.expected_costs([spots[at[zone_id]]], readings, self._down)[0]
-            return best[zone_id] + constant - expected <= p.implausible_cost_db**2
+            return fitted[zone_id] + constant - expected <= p.implausible_cost_db**2
 
-        return best, plausible
+        return self._with_loudest(best, first_id, readings), plausible
+
+    def _with_loudest(
+        self, best: dict[str, float], loudest_id: str, readings: dict[str, tuple[float, float]]
+    ) -> dict[str, float]:
+        """The loudest scanner's zone as evidence (:func:`~server.domain.zone_filter.with_loudest`), weighed by
+        its lead over the loudest scanner of any other place."""
+        own = self._scanner_zone.get(loudest_id)
+        if own is None:
+            return best
+        zone_of, p = self._scanner_zone, self.params
+        runner_up = min((loss for k, (loss, _) in readings.items() if zone_of.get(k) != own), default=math.inf)
+        weight = min(1.0, (runner_up - readings[loudest_id][0]) / p.loudest_lead_db)
+        return with_loudest(best, own, weight * p.loudest_zone_db**2, weight * p.loudest_aisle_db**2)
 
     def _with_fingerprints(self, best: dict[str, float], readings: dict[str, tuple[float, float]]) -> dict[str, float]:
-        """Zones are judged by their fingerprints (what the walk read there), not by the map: the zones of the five
-        strongest scanners join the map's places (static shadowing can put a badge's own zone outside the map's
-        ring). Places without a fingerprint (the corridor) keep their map cost relative to the map's best
-        fingerprinted place (its anchor), or tie with the best fingerprint when the map's ring held none."""
+        """Each zone's fingerprint cost (what the walk read there) is blended with its map cost
+        (``fingerprint_blend``): the map knows where in the hall a badge is, the fingerprint what the hall does
+        there (static shadowing, a wall the plan lacks). The zones of the five strongest scanners join the
+        places (shadowing can put a badge's own zone outside the map's ring), at the worst candidate's map cost.
+        Places without a fingerprint (the corridor: its spots differ too much to pool) are taken to fit as well
+        as the map's best fingerprinted place."""
         fp = self._fingerprints
         assert fp is not None
         offset = self._offset
         rssi = {k: DEFAULT_RSSI_1M - offset[k] - loss for k, (loss, _) in readings.items()}
-        places = set(best)
+        worst = max(best.values())
+        places = dict(best)
         for k in sorted(rssi, key=rssi.__getitem__, reverse=True)[:5]:
             zone_id = self._scanner_zone.get(k)
-            if zone_id is not None:
-                places.add(zone_id)
+            if zone_id is not None and zone_id not in places:
+                places[zone_id] = worst
         scored = {place: fp.cost(place, rssi, self._down) for place in places if place in fp and place != CORRIDOR}
         if not scored:
             return best
-        anchors = [place for place in scored if place in best]
-        unscored = {place: cost for place, cost in best.items() if place not in scored}
-        if anchors:
-            anchor = min(anchors, key=best.__getitem__)
-            shift = scored[anchor] - best[anchor]
-        elif unscored:
-            shift = min(scored.values()) - min(unscored.values())
-        else:
-            shift = 0.0
-        return scored | {place: cost + shift for place, cost in unscored.items()}
+        anchors = [place for place in scored if place in best] or list(scored)
+        shift = scored[min(anchors, key=places.__getitem__)]
+        half = self.params.fingerprint_blend
+        return {place: (1 - half) * cost + half * scored.get(place, shift) for place, cost in places.items()}
 
     def _evaluate(self, badge: _Badge, now: float, events: list[VisitEvent]) -> None:
         p = self.params
@@ -447,7 +377,7 @@ class PresenceEngine:
         belief = badge.belief
         predict(belief, last - badge.belief_at, costs, p.zone_dwell_s, p.corridor_dwell_s)
         current = badge.zone
-        dead_zone = 4 * p.switch_margin_db**2
+        dead_zone = (p.switch_margin_db if current is not None else p.corridor_switch_margin_db) ** 2
         update(belief, costs, current or CORRIDOR, dead_zone, p.emission_sd_db**2, p.robust_cap_db**2)
         badge.belief_at = last
         leader = min(costs, key=costs.__getitem__)  # this window's best place: where evidence of a move starts

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from server.domain.model import Scanner, Zone, ZoneKind
 
 if TYPE_CHECKING:
-    from server.domain.presence import PresenceParams
+    from server.domain.presence_params import PresenceParams
 
 # Calibrated RSSI at 1 m when neither a distance nor a beacon power is known (Apple's iBeacon reference).
 DEFAULT_RSSI_1M = -59.0

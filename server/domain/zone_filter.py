@@ -94,3 +94,24 @@ def most_likely(belief: Mapping[str, float]) -> tuple[str, float]:
     """The place with the largest share, and that share."""
     place = max(belief, key=belief.__getitem__)
     return place, belief[place]
+
+
+def with_loudest(costs: Mapping[str, float], own: str, zone_db2: float, aisle_db2: float) -> dict[str, float]:
+    """``costs`` with the loudest scanner's zone ``own`` as evidence: the corridor costs ``aisle_db2`` more
+    than ``own``, other zones ``zone_db2`` more (``own`` joins at the worst cost if it was not a candidate).
+
+    Why: which scanner hears a badge best survives a model that is off in level (a crowd, a shadow), where
+    the fit of absolute levels drifts to the aisle (further from every scanner). A fixed weight, not an
+    override: a place the readings fit clearly better still wins. Example: a body 10 dB in front of a stand's
+    only scanner; the map's best spot moves to the aisle in front, but the stand's scanner is still the
+    loudest, and the badge stays in the stand. A weight of 0 (``zone_db2 == aisle_db2 == 0``) changes nothing.
+    """
+    if zone_db2 <= 0 and aisle_db2 <= 0:
+        return dict(costs)
+    out = dict(costs)
+    out[own] = out.get(own, max(costs.values())) - aisle_db2
+    others = zone_db2 - aisle_db2
+    for place in out:
+        if place not in (own, CORRIDOR):
+            out[place] += others
+    return out

@@ -36,14 +36,20 @@ def truth(scanners: list[Scanner], seed: int) -> dict[str, tuple[float, float]]:
 
 
 def walk(
-    zones: list[Zone], scanners: list[Scanner], gains: dict[str, tuple[float, float]], seed: int, leg_s: float = 32.0
+    zones: list[Zone],
+    scanners: list[Scanner],
+    gains: dict[str, tuple[float, float]],
+    seed: int,
+    leg_s: float = 32.0,
+    blocked: frozenset[tuple[int, str]] = frozenset(),
 ) -> tuple[list[SurveyLeg], list[Sighting]]:
-    """One leg per zone (at a marked spot in its middle), then corridor spots: ~15 minutes in all."""
+    """One leg per zone (at a marked spot in its middle), then corridor spots: ~15 minutes in all. ``blocked``
+    (leg index, scanner id) pairs read 10 dB low for the whole leg: a body between badge and scanner."""
     rng = random.Random(seed)
     spots: list[tuple[str | None, float, float]] = [(z.id, z.x + z.width / 2, z.y + z.height / 2) for z in zones]
     spots += [(None, 4 + 11 * i, 19) for i in range(6)] + [(None, 30, 33), (None, 2, 2)]
     legs, sightings, t = [], [], 0.0
-    for zone_id, x, y in spots:
+    for index, (zone_id, x, y) in enumerate(spots):
         legs.append(SurveyLeg(zone_id, t, t + leg_s, x, y))
         for w in range(int(leg_s / WINDOW_S)):
             w0 = t + w * WINDOW_S
@@ -52,6 +58,7 @@ def walk(
                 gain, n = gains[s.id]
                 walls = 1 if (zone_id == "room") != (s.zone_id == "room") else 0
                 mean = gain - 10 * n * math.log10(math.hypot(x - s.x, y - s.y, HEIGHT_M)) - 10 * walls
+                mean -= 10.0 if (index, s.id) in blocked else 0.0
                 heard = [mean + rng.gauss(0, 4) for _ in range(2) if rng.random() > 0.3]
                 heard = [r for r in heard if r >= SENSITIVITY]
                 if heard:
@@ -84,6 +91,29 @@ def test_a_fifteen_minute_walk_recovers_each_scanners_gain_and_exponent() -> Non
     assert sorted(exponent_errors)[len(scanners) // 2] <= 0.2 and max(exponent_errors) <= 0.6
     assert cal.wall_loss_db is None or abs(cal.wall_loss_db - 10) <= 4
     assert cal.problems == ()
+
+
+def test_legs_read_low_behind_a_body_do_not_bend_the_exponent() -> None:
+    """A quarter of each scanner's legs read 10 dB low throughout (someone stood between the reference badge
+    and the scanner): the robust fit treats them as outliers and keeps the exponents near the truth, where
+    plain least squares, which believes every leg, bends them."""
+    zones, scanners = hall()
+    gains = truth(scanners, seed=3)
+    rng = random.Random(5)
+    blocked = frozenset((leg, s.id) for s in scanners for leg in range(22) if rng.random() < 0.25)
+    legs, sightings = walk(zones, scanners, gains, seed=4, blocked=blocked)
+
+    def median_exponent_error(params: CalibrationParams) -> float:
+        cal = fit_calibration(zones, scanners, legs, sightings, fitted_at=1000.0, params=params)
+        errors = sorted(abs(cal.scanners[s.id].exponent - gains[s.id][1]) for s in scanners)
+        return errors[len(errors) // 2]
+
+    robust, plain = (
+        median_exponent_error(CalibrationParams()),
+        median_exponent_error(CalibrationParams(robust_passes=0)),
+    )
+    assert robust <= 0.25
+    assert robust < plain
 
 
 def test_a_leg_without_a_spot_uses_the_zone_and_still_fits() -> None:

@@ -3,9 +3,9 @@
 A badge there is in earshot of ~40 scanners. Its cost is a sum over every scanner (each reading's misfit, each
 silence, the chance of hearing a far scanner at all), so even where the badge truly stands it grows with the
 scanners around it and with the hall (every scanner beyond ``map_range_m`` adds its far silence): ~250 dB^2
-in a 9 x 9 hall, ~1,500 in a 21 x 21 one, against the 144 dB^2 (``enter_cost_db`` squared) a zone needs. The
-engine judges a place by its cost beyond what a badge truly there scores on average
-(``RadioMap.expected_costs``), so a booth is entered the same in any hall.
+in a 9 x 9 hall, ~1,500 in a 21 x 21 one. The engine compares places with each other (a forward filter over
+places), and its one absolute gate, against readings no spot explains, is on the cost beyond what a badge truly
+there scores on average (``RadioMap.expected_costs``), so a booth is entered the same in any hall.
 
 Readings are what each scanner reports on average of a badge at a spot (``expected_reading``), from every
 scanner more likely to hear it than not within a reading's age. Every scanner is up: each also hears a host
