@@ -16,8 +16,8 @@ connected, so an app that comes online catches up from here. Use from any API mo
     unsubscribe_push(session, "alice", endpoint)
 
 Live delivery: the rules publish ``{"type": "notification", "notification": {...}}`` on the hub topic
-``attendee:<id>`` (``runtime.hub.subscribe(...)`` in a WebSocket handler; see :mod:`mobile_api.ws`). Opens
-and clicks feed journeys and rule metrics (mark the attendee's score dirty after them:
+``attendee:<id>`` (``runtime.hub.subscribe(...)`` in a WebSocket handler: the attendee app's socket,
+``/app/v1/ws``). Opens and clicks feed journeys and rule metrics (mark the attendee's score dirty after them:
 ``runtime.pipeline.scores.mark([attendee_id])``).
 """
 
