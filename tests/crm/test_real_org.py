@@ -313,7 +313,7 @@ def test_a_qualified_lead_becomes_one_opportunity(
 def test_erasing_an_attendee_deletes_their_opportunities_not_others(
     engine: Engine, emulator: EmulatorServer, make_sync: Callable[..., CrmSync]
 ):
-    from mobile_api.erasure import erase
+    from server.usecases.erasure import erase
 
     ids = seed_event(engine, 2)
     lead = SQLModel.metadata.tables["lead"]
