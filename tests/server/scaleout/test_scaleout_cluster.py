@@ -262,7 +262,8 @@ def test_two_ingest_workers_and_two_api_workers_give_the_results_of_one_server(
         for key, stays in single_visits.items()
     }  # fmt: skip
     # Stays one side split (allowed above) are left out of the shift figure: their boundaries do not pair up.
-    pairs = [pair for mine, theirs in matched.values() if len(mine) == len(theirs) for pair in zip(mine, theirs)]
+    paired = [(mine, theirs) for mine, theirs in matched.values() if len(mine) == len(theirs)]
+    pairs = [pair for mine, theirs in paired for pair in zip(mine, theirs, strict=True)]
     shifts = [abs(a - b) for pair in pairs for a, b in zip(*pair, strict=True) if a is not None and b is not None]
     print(f"{sum(len(v) for v in single_visits.values())} visits, largest start/end shift {max(shifts):.3f}s")
     # The live worker's dashboard updates reached a socket held by an API-only worker, through Redis.
