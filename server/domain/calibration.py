@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from server.domain.model import Scanner, Sighting, Zone, ZoneKind
+from server.domain.presence_params import PresenceParams
+from server.domain.radio_map import DEFAULT_RSSI_1M
 from server.domain.survey import Calibration, ScannerCalibration, ScannerStatus, SurveyLeg, ZoneFingerprint
-
-DEFAULT_RSSI_1M = -59.0  # iBeacon reference power at 1 m: a calibrated scanner reports this at 1 m
 
 
 class CalibrationError(ValueError):
@@ -48,8 +48,10 @@ class CalibrationError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CalibrationParams:
-    # The defaults a scanner keeps when the walk says too little: the edge's exponent, the documented 1 m power.
-    default_exponent: float = 2.5
+    # What presence assumes of the radio (PresenceParams): a scanner keeps its exponent when the walk says too
+    # little, its height over a chest-worn badge and a radio's sensitivity (the fitted gain gives the reach),
+    # and the wall loss until the walk measured one. One definition, so calibration and presence agree.
+    radio: PresenceParams = field(default_factory=PresenceParams)
     # Exponents outside this range are not a hall (1.6: a corridor guiding the wave; 4.0: a dense crowd).
     min_exponent: float = 1.6
     max_exponent: float = 4.0
@@ -59,12 +61,6 @@ class CalibrationParams:
     gain_prior_sd_db: float = 10.0
     # Noise of one reading (the edge's median of a few adverts): weights readings against the prior.
     reading_sd_db: float = 3.0
-    # Scanner height over a chest-worn badge, as in presence (PresenceParams.height_diff_m).
-    height_diff_m: float = 1.2
-    # Walls: the default per room wall, used until the walk measured one.
-    default_wall_loss_db: float = 8.0
-    # The weakest advert a BLE radio decodes: the fitted gain gives the reach (mean RSSI at the sensitivity).
-    sensitivity_dbm: float = -95.0
     # A leg whose fitted mean RSSI is within this of the sensitivity is censored (~1.5 advert sigmas: a third
     # of its adverts are lost below the sensitivity, and the rest read ~3 dB strong): refit without it.
     censor_margin_db: float = 6.0
@@ -200,14 +196,14 @@ def _leg_distance(
     """log10 of the radio distance from the scanner to the leg, and its variance over the leg's area."""
     assert scanner.x is not None and scanner.y is not None
     if leg.x is not None and leg.y is not None:
-        return math.log10(math.hypot(leg.x - scanner.x, leg.y - scanner.y, p.height_diff_m)), 0.0
+        return math.log10(math.hypot(leg.x - scanner.x, leg.y - scanner.y, p.radio.height_diff_m)), 0.0
     if leg.zone_id is None:  # a corridor leg without a spot says nothing about distance
         return math.nan, math.inf
     z = zones[leg.zone_id]
     steps = 6  # a 6 x 6 sample of the zone: the mean of log10 d is smooth, this is within ~1 %
     logs = [
         math.log10(math.hypot(z.x + (i + 0.5) * z.width / steps - scanner.x,
-                              z.y + (j + 0.5) * z.height / steps - scanner.y, p.height_diff_m))
+                              z.y + (j + 0.5) * z.height / steps - scanner.y, p.radio.height_diff_m))
         for i in range(steps) for j in range(steps)
     ]  # fmt: skip
     mean = sum(logs) / len(logs)
@@ -236,7 +232,7 @@ def _fit_scanner(
     s: Scanner, points: list[_Point], heard: bool, nearest_leg_m: float, p: CalibrationParams
 ) -> ScannerCalibration:
     """Weighted least squares of ``rssi = a - 10 n log10 d`` with a Gaussian prior toward the defaults."""
-    a0, n0 = DEFAULT_RSSI_1M - s.rssi_offset_db, p.default_exponent  # the defaults, in the scanner's own RSSI
+    a0, n0 = DEFAULT_RSSI_1M - s.rssi_offset_db, p.radio.path_loss_exponent  # the defaults, in the scanner's own RSSI
     default = ScannerCalibration(s.id, a0, n0, _reach(a0, n0, p), 0.0, 0, ScannerStatus.DEFAULT)
     if s.x is None or s.y is None:
         return _replace(default, note="no position on the floor plan")
@@ -249,7 +245,7 @@ def _fit_scanner(
     a, n = _solve(usable_points, a0, p)
     # Censoring: near the sensitivity only the strong adverts are heard, so a leg whose fitted mean is within
     # censor_margin_db of it reads too strong. Refit without those legs (when enough readings remain).
-    clear = [q for q in usable_points if a - 10 * n * q.log_d >= p.sensitivity_dbm + p.censor_margin_db]
+    clear = [q for q in usable_points if a - 10 * n * q.log_d >= p.radio.sensitivity_dbm + p.censor_margin_db]
     if len(clear) < len(usable_points) and sum(q.count for q in clear) >= p.min_scanner_readings:
         usable_points = clear
         count = sum(q.count for q in clear)
@@ -270,7 +266,7 @@ def _solve(points: Sequence[_Point], a0: float, p: CalibrationParams) -> tuple[f
     scanner) count as outliers, not as evidence of a steeper or flatter exponent. Each pass solves the
     weighted normal equations (:func:`_solve_weighted`); a leg whose residual exceeds ``huber_db`` (in sds of
     one reading there) has its weight scaled by ``huber_db / |residual|``."""
-    n0 = p.default_exponent
+    n0 = p.radio.path_loss_exponent
     sds = [math.sqrt(p.reading_sd_db**2 + (10 * n0) ** 2 * q.var_log_d) for q in points]
     scale = [1.0] * len(points)
     a, n = _solve_weighted(points, scale, a0, p)
@@ -290,7 +286,7 @@ def _solve_weighted(
     """Normal equations of theta = (a, n), rows (1, -10 log10 d), with the prior P toward (a0, default
     exponent): (X'WX + P) theta = X'Wy + P theta0. An exponent outside the plausible range is clamped and the
     gain refitted alone."""
-    n0 = p.default_exponent
+    n0 = p.radio.path_loss_exponent
     pa, pn = 1 / p.gain_prior_sd_db**2, 1 / p.exponent_prior_sd**2
     s11, s12, s22, b1, b2 = pa, 0.0, pn, pa * a0, pn * n0
     for q, k in zip(points, scale, strict=True):
@@ -312,7 +308,7 @@ def _replace(cal: ScannerCalibration, **changes: object) -> ScannerCalibration:
 
 def _reach(gain: float, exponent: float, p: CalibrationParams) -> float:
     """The distance at which the mean RSSI reaches the sensitivity: beyond it most adverts are lost."""
-    return float(10 ** ((gain - p.sensitivity_dbm) / (10 * exponent)))
+    return float(10 ** ((gain - p.radio.sensitivity_dbm) / (10 * exponent)))
 
 
 def _fit_wall_loss(
@@ -327,8 +323,8 @@ def _fit_wall_loss(
         if q.walls > 0
         and math.isfinite(q.var_log_d)
         # censored: with the default wall the leg reads near the sensitivity, so only strong adverts came through
-        and cal.gain_db - 10 * cal.exponent * q.log_d - q.walls * p.default_wall_loss_db
-        >= p.sensitivity_dbm + p.censor_margin_db
+        and cal.gain_db - 10 * cal.exponent * q.log_d - q.walls * p.radio.wall_loss_db
+        >= p.radio.sensitivity_dbm + p.censor_margin_db
     )
     if len(per_wall) < 3:
         return None
@@ -361,7 +357,7 @@ def _fingerprints(
             shift = 0.0
             scanner = scanners.get(scanner_id)
             if leg.zone_id is not None and scanner is not None and scanner.x is not None and scanner.y is not None:
-                n = fitted[scanner_id].exponent if scanner_id in fitted else p.default_exponent
+                n = fitted[scanner_id].exponent if scanner_id in fitted else p.radio.path_loss_exponent
                 zone_mean, zone_var = _leg_distance(SurveyLeg(leg.zone_id, 0, 0), scanner, zones, p)
                 if leg.x is not None and leg.y is not None:
                     shift = 10 * n * (_leg_distance(leg, scanner, zones, p)[0] - zone_mean)
