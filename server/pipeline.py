@@ -251,36 +251,43 @@ class LivePipeline:
 
     def venue_changed(self) -> None:
         """Devices, zones or attendees changed: every cache of them reloads (call after such writes)."""
-        self.directory.invalidate()
-        self.booth_leads.invalidate()
-        if self.presence is not None:
-            self.presence.venue_changed()
+        self._venue_changed_here()
         self._broadcast("venue")  # scale-out: the other processes too (RedisHub)
 
     def rules_changed(self) -> None:
         """A rule edit was committed: the rule service reloads, here or on the live worker."""
-        if self.rules is not None:
-            self.rules.rules_changed()
+        self._rules_changed_here()
         self._broadcast("rules")
 
     def forget(self, attendee_id: str, *, erased: bool = False) -> None:
         """Tracking consent withdrawn or the attendee erased: presence drops them, here or on the live worker."""
-        if self.presence is not None:
-            self.presence.forget(attendee_id, erased=erased)
+        self._forget_here(attendee_id, erased=erased)
         self._broadcast(f"{'erase' if erased else 'forget'}:{attendee_id}")
 
     def on_change(self, change: str) -> None:
         """Another process changed the venue or the rules (a RedisHub control message)."""
         if change == "venue":
-            self.directory.invalidate()
-            self.booth_leads.invalidate()
-            if self.presence is not None:
-                self.presence.venue_changed()
-        elif change == "rules" and self.rules is not None:
-            self.rules.rules_changed()
-        elif change.startswith(("forget:", "erase:")) and self.presence is not None:
+            self._venue_changed_here()
+        elif change == "rules":
+            self._rules_changed_here()
+        elif change.startswith(("forget:", "erase:")):
             kind, _, attendee_id = change.partition(":")
-            self.presence.forget(attendee_id, erased=kind == "erase")
+            self._forget_here(attendee_id, erased=kind == "erase")
+
+    # What a change does in this process: the same whether it was committed here or told by another process.
+    def _venue_changed_here(self) -> None:
+        self.directory.invalidate()
+        self.booth_leads.invalidate()
+        if self.presence is not None:
+            self.presence.venue_changed()
+
+    def _rules_changed_here(self) -> None:
+        if self.rules is not None:
+            self.rules.rules_changed()
+
+    def _forget_here(self, attendee_id: str, *, erased: bool) -> None:
+        if self.presence is not None:
+            self.presence.forget(attendee_id, erased=erased)
 
     def _broadcast(self, change: str) -> None:
         broadcast = getattr(self.hub, "broadcast", None)  # only a RedisHub reaches other processes
